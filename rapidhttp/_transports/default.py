@@ -1,0 +1,8 @@
+"""PLACEHOLDER: replaced by its owner. Keeps the package importable meanwhile."""
+import typing
+class AsyncHTTPTransport:  # placeholder
+    def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None:
+        raise NotImplementedError
+class HTTPTransport:  # placeholder
+    def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None:
+        raise NotImplementedError
