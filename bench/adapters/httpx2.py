@@ -1,0 +1,5 @@
+import httpx2
+
+from adapters.httpx_api import bind
+
+sync_session, async_session = bind(httpx2)

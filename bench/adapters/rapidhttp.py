@@ -1,0 +1,4 @@
+import rapidhttp
+from adapters.httpx_api import bind
+
+sync_session, async_session = bind(rapidhttp)

@@ -1,0 +1,892 @@
+"""
+The asyncio driver: HTTP/1.1 connections on `loop.create_connection` + `asyncio.BufferedProtocol`.
+
+Why a BufferedProtocol: the selector transport's `Protocol` path allocates a 256 KiB `bytes` per
+read (mmap + mremap + munmap and a page fault each time); `recv_into` a preallocated per-connection
+buffer halves the per-request cost (protocol-measurements.md §3). The bytes received are fed to the
+connection's sans-I/O `H1Connection` straight from the loop's callback, and the request task pulls
+events from it, waiting on one future only when the parser needs more data. Nothing here uses
+StreamReader or anyio, so it runs unchanged on uvloop.
+
+This module also holds `AsyncEngine`, the request flow shared by the asyncio and trio drivers
+(pool slot, connect, send, receive, response stream, release): the two differ only in their
+connection class and three primitives (`AsyncioBackend` here, `trio_driver.TrioBackend`). The
+sans-I/O decisions come from exchange.py (routes, retry rule, backoff, responses) and pool.py.
+
+Cancellation safety: every await leaves the connection in a state that `close()` can finish
+synchronously, and the pool is only touched by synchronous calls. Whatever interrupts a request
+(an error, a timeout, a task or cancel-scope cancellation) runs `except BaseException` handlers
+that close the connection and release its pool slot *before* anything else is awaited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import ssl
+import sys
+import time
+import typing
+
+from .._exceptions import (
+    ConnectError,
+    ConnectTimeout,
+    PoolTimeout,
+    ReadError,
+    ReadTimeout,
+    RemoteProtocolError,
+    RequestError,
+    WriteError,
+    WriteTimeout,
+)
+from .._types import AsyncByteStream
+from .exchange import (
+    CompleteStream,
+    EngineConfig,
+    Prepared,
+    Route,
+    Timeouts,
+    TraceCallback,
+    build_response,
+    connect_delays,
+    prepare,
+    request_body,
+    retry_is_safe,
+    timeouts_of,
+)
+from .h1 import NEED_DATA, Data, EndOfMessage, H1Connection, Upgrade
+from .h1 import Response as H1Response
+from .pool import ConnectionPool, PoolClosed, Slot, Waiter
+from .proxy import ConnectHandshake, Socks5Handshake
+
+if typing.TYPE_CHECKING:  # pragma: no cover
+    from .._models import Request, Response
+
+    H1Event = H1Response | Data | EndOfMessage
+
+__all__ = ["AioConnection", "AsyncEngine", "AsyncioBackend", "open_aio_connection"]
+
+# Received bytes the request task has not pulled yet, above which the socket stops being read:
+# flow control for big bodies consumed slower than they arrive.
+READ_HIGH_WATER = 256 * 1024
+BUFFER_SIZE = 64 * 1024
+
+
+def _wake(waiter: asyncio.Future[bool], value: bool) -> None:
+    if not waiter.done():
+        waiter.set_result(value)
+
+
+class AioConnection(asyncio.BufferedProtocol):
+    """One HTTP/1.1 connection (TCP, TLS or Unix socket) owned by an event loop.
+
+    The loop's callbacks feed `h1`; a request task calls `write()` and `receive_event()`. Data that
+    arrives while no request is active means the server is closing the idle connection (or
+    misbehaving), so the connection becomes unusable without any polling on reuse.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, h1: H1Connection, peer: str) -> None:
+        self.h1 = h1
+        self.peer = peer  # "host:port" (or the socket path) for error messages
+        self.active = False  # a request cycle owns the connection
+        self.got_response_bytes = False  # in this cycle (decides whether a retry is safe)
+        self._loop = loop
+        self._buffer = memoryview(bytearray(BUFFER_SIZE))
+        self.transport: asyncio.Transport | None = None
+        self._waiter: asyncio.Future[bool] | None = None
+        self._drain_waiter: asyncio.Future[bool] | None = None
+        self._eof = False
+        self._lost_exc: BaseException | None = None
+        self._parse_error: Exception | None = None
+        self._unusable = False
+        self._unread = 0
+        self._reading_paused = False
+        self._writing_paused = False
+        self._raw: bytearray | None = None  # bytes of a proxy handshake, not HTTP/1.1
+        self._deadline: float | None = None  # of the current wait for data
+        self._timer: asyncio.TimerHandle | None = None
+
+    # ---------------------------------------------------------------- loop callbacks
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = typing.cast(asyncio.Transport, transport)
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        if self._raw is not None:
+            self._raw += self._buffer[:nbytes]
+            if self._waiter is not None:
+                _wake(self._waiter, True)
+            return
+        if not self.active:
+            # Nothing was asked: a server closing an idle connection may send a 408 first.
+            self._unusable = True
+            if self.transport is not None:
+                self.transport.abort()
+            return
+        self.got_response_bytes = True
+        try:
+            self.h1.receive_data(self._buffer[:nbytes])
+        except Exception as exc:  # raised to the request task, never into the loop
+            self._parse_error = exc
+        self._unread += nbytes
+        if self._unread > READ_HIGH_WATER and not self._reading_paused:
+            self._reading_paused = True
+            typing.cast(asyncio.Transport, self.transport).pause_reading()
+        if self._waiter is not None:
+            _wake(self._waiter, True)
+
+    def eof_received(self) -> bool:
+        self._eof = True
+        if self._waiter is not None:
+            _wake(self._waiter, True)
+        return False  # let the transport close itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._eof = True
+        self._lost_exc = exc
+        if self._waiter is not None:
+            _wake(self._waiter, True)
+        if self._drain_waiter is not None:
+            _wake(self._drain_waiter, True)
+
+    def pause_writing(self) -> None:
+        self._writing_paused = True
+
+    def resume_writing(self) -> None:
+        self._writing_paused = False
+        if self._drain_waiter is not None:
+            _wake(self._drain_waiter, True)
+
+    # ---------------------------------------------------------------- used by the request task
+
+    def is_reusable(self) -> bool:
+        """True if an idle connection can carry another request (checked on reuse, no syscall)."""
+        return not (self._unusable or self._eof or self.transport is None)
+
+    async def write(self, data: bytes, timeout: float | None = None) -> None:
+        if self._eof or self.transport is None:
+            raise WriteError(f"Connection to {self.peer} was closed before the request was sent.")
+        self.transport.write(data)
+        if self._writing_paused:
+            await self._drain(timeout)
+
+    async def _drain(self, timeout: float | None) -> None:
+        while self._writing_paused and not self._eof:
+            waiter = self._loop.create_future()
+            self._drain_waiter = waiter
+            timer = (
+                None if timeout is None else self._loop.call_later(timeout, _wake, waiter, False)
+            )
+            try:
+                in_time = await waiter
+            finally:
+                self._drain_waiter = None
+                if timer is not None:
+                    timer.cancel()
+            if not in_time:
+                raise WriteTimeout(
+                    f"Timed out after {timeout} s sending the request to {self.peer}"
+                )
+        if self._eof:
+            raise WriteError(self._lost_message("sending the request"))
+
+    async def receive_event(self, timeout: float | None) -> H1Event:
+        """The next `Response`/`Data`/`EndOfMessage` event, waiting for bytes as needed."""
+        h1 = self.h1
+        while True:
+            event = h1.next_event()
+            if event is not NEED_DATA:
+                return event  # type: ignore[return-value]  # not NEED_DATA
+            if self._parse_error is not None:
+                raise self._parse_error
+            if self._eof:
+                if self._lost_exc is not None:
+                    raise ReadError(self._lost_message("reading the response"))
+                h1.receive_eof()  # completes a close-delimited body, or raises
+                continue
+            self._unread = 0
+            if self._reading_paused:
+                self._reading_paused = False
+                typing.cast(asyncio.Transport, self.transport).resume_reading()
+            await self._wait(timeout)
+
+    async def _wait(self, timeout: float | None) -> None:
+        """Wait until the loop's callbacks report progress; ReadTimeout after `timeout` s.
+
+        The read timeout uses one lazily re-armed timer per connection instead of a timer per
+        wait: a wait only records its deadline; the timer, when it fires, times the current wait
+        out if its deadline has passed, else re-arms itself for that deadline, else (nothing
+        waits) lapses. A busy keep-alive connection so costs one timer per `timeout` seconds.
+        """
+        loop = self._loop
+        waiter = loop.create_future()
+        self._waiter = waiter
+        if timeout is not None:
+            self._deadline = deadline = loop.time() + timeout
+            timer = self._timer
+            # Re-arm when this wait's timeout is shorter than the armed one's (a per-request
+            # timeout after a longer one on the same keep-alive connection).
+            if timer is None or timer.when() > deadline:
+                if timer is not None:
+                    timer.cancel()
+                self._timer = loop.call_at(deadline, self._on_timer)
+        try:
+            in_time = await waiter
+        finally:
+            self._waiter = None
+            self._deadline = None
+        if not in_time:
+            raise ReadTimeout(
+                f"Timed out after {timeout} s waiting for the response from {self.peer}"
+            )
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        deadline = self._deadline
+        if deadline is None or self._waiter is None:
+            return
+        if self._loop.time() >= deadline:
+            _wake(self._waiter, False)
+        else:
+            self._timer = self._loop.call_at(deadline, self._on_timer)
+
+    async def read_raw(self, timeout: float | None) -> bytes:
+        """Bytes received outside HTTP/1.1 (a proxy handshake); b"" at EOF."""
+        raw = self._raw
+        if raw is None:
+            raw = self._raw = bytearray()
+        while not raw:
+            if self._eof:
+                if self._lost_exc is not None:
+                    raise ReadError(self._lost_message("reading from the proxy"))
+                return b""
+            await self._wait(timeout)
+        data = bytes(raw)
+        raw.clear()
+        return data
+
+    def end_raw(self) -> None:
+        """The handshake is over: what arrives next is HTTP/1.1 (or TLS) again."""
+        self._raw = None
+
+    # The `network_stream` API of httpcore, for the new protocol after a 101 response.
+
+    def upgrade(self, data: bytes) -> None:
+        """HTTP/1.1 is over on this connection: `data` (and all that follows) is for `read`."""
+        self._raw = bytearray(data)
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        raw = self._raw
+        if raw is None or len(raw) <= max_bytes:
+            return await self.read_raw(timeout)
+        data = bytes(raw[:max_bytes])
+        del raw[:max_bytes]
+        return data
+
+    async def aclose(self) -> None:
+        self.close()
+
+    def _lost_message(self, doing: str) -> str:
+        reason = f": {self._lost_exc}" if self._lost_exc is not None else ""
+        return f"Connection to {self.peer} was lost while {doing}{reason}"
+
+    def close(self) -> None:
+        """Close at once, without awaiting: safe in `finally` and on cancellation."""
+        self._unusable = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.abort()
+
+    async def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str, timeout: float | None
+    ) -> None:
+        """Upgrade this connection to TLS in place (TLS over a proxy tunnel, even TLS-in-TLS)."""
+        transport = typing.cast(asyncio.Transport, self.transport)
+        try:
+            new = await self._loop.start_tls(
+                transport,
+                self,
+                ssl_context,
+                server_hostname=server_hostname,
+                ssl_handshake_timeout=timeout,
+            )
+        except (TimeoutError, asyncio.TimeoutError):
+            self.close()
+            raise ConnectTimeout(
+                f"Timed out after {timeout} s during the TLS handshake with {self.peer}"
+            ) from None
+        except (OSError, ssl.SSLError) as exc:
+            self.close()
+            raise ConnectError(f"TLS handshake with {self.peer} failed: {exc}") from exc
+        if new is None:  # pragma: no cover - the loop closed the transport under us
+            raise ConnectError(f"TLS handshake with {self.peer} failed")
+        self.transport = new
+
+    def get_extra_info(self, name: str) -> typing.Any:
+        transport = self.transport
+        if transport is None:
+            return None
+        if name == "client_addr":
+            return transport.get_extra_info("sockname")
+        if name == "server_addr":
+            return transport.get_extra_info("peername")
+        if name == "is_readable":
+            return self._eof or self._unusable
+        return transport.get_extra_info(name)
+
+
+async def open_aio_connection(
+    *,
+    host: str,
+    port: int,
+    ssl_context: ssl.SSLContext | None,
+    server_hostname: str | None,
+    timeout: float | None,
+    local_address: str | None = None,
+    uds: str | None = None,
+    socket_options: typing.Iterable[typing.Any] | None = None,
+    h1_factory: typing.Callable[[], H1Connection] = H1Connection,
+) -> AioConnection:
+    """Connect (and handshake TLS when `ssl_context` is given) within `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    peer = uds if uds is not None else f"{host}:{port}"
+
+    def factory() -> AioConnection:
+        return AioConnection(loop, h1_factory(), peer)
+
+    tls_name = (server_hostname or host) if ssl_context is not None else None
+    try:
+        if uds is not None:
+            coro = loop.create_unix_connection(
+                factory, uds, ssl=ssl_context, server_hostname=tls_name
+            )
+        else:
+            coro = loop.create_connection(
+                factory,
+                host,
+                port,
+                ssl=ssl_context,
+                server_hostname=tls_name,
+                local_addr=(local_address, 0) if local_address else None,
+            )
+        if timeout is None:
+            transport, protocol = await coro
+        else:
+            transport, protocol = await asyncio.wait_for(coro, timeout)
+    except (TimeoutError, asyncio.TimeoutError):
+        raise ConnectTimeout(f"Timed out after {timeout} s connecting to {peer}") from None
+    except (OSError, ssl.SSLError) as exc:
+        raise ConnectError(f"Could not connect to {peer}: {exc}") from exc
+    if socket_options:
+        # As httpcore does, options are applied once connected.
+        sock = transport.get_extra_info("socket")
+        try:
+            for option in socket_options:
+                sock.setsockopt(*option)
+        except BaseException:
+            protocol.close()
+            raise
+    return protocol
+
+
+# ==================================================================== backend primitives
+
+
+class AsyncioEvent:
+    """A one-shot event a pool waiter is woken through (`set` is the pool's wake callback)."""
+
+    __slots__ = ("_future",)
+
+    def __init__(self) -> None:
+        self._future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+    def set(self, _slot: typing.Any = None) -> None:
+        _wake(self._future, True)
+
+    async def wait(self, timeout: float | None) -> None:
+        future = self._future
+        timer = (
+            None
+            if timeout is None
+            else asyncio.get_running_loop().call_later(timeout, _wake, future, False)
+        )
+        try:
+            await future
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+
+class AsyncioBackend:
+    """The asyncio primitives `AsyncEngine` needs."""
+
+    name = "asyncio"
+    open_connection = staticmethod(open_aio_connection)
+    Event = AsyncioEvent
+    sleep = staticmethod(asyncio.sleep)
+
+    @staticmethod
+    async def yield_to_loop() -> None:
+        """Let the loop run the `connection_lost` callbacks that closing just scheduled."""
+        await asyncio.sleep(0)
+
+
+def current_backend() -> typing.Any:
+    """The backend of the running async library: asyncio (any loop, uvloop included) or trio.
+    Called once per engine, at its first request."""
+    try:
+        asyncio.get_running_loop()
+        return AsyncioBackend
+    except RuntimeError:
+        pass
+    trio = sys.modules.get("trio")
+    if trio is not None:
+        try:
+            trio.lowlevel.current_task()
+        except RuntimeError:
+            pass
+        else:
+            from .trio_driver import TrioBackend
+
+            return TrioBackend
+    raise RuntimeError(
+        "The async transport needs a running asyncio or trio event loop "
+        "(call it from a coroutine run by asyncio or trio)."
+    )
+
+
+# ==================================================================== the shared request flow
+
+
+async def _atrace(trace: TraceCallback, name: str, info: dict[str, typing.Any]) -> None:
+    # httpcore awaits async trace callbacks and rejects sync ones in async clients.
+    coroutine = trace(name, info)
+    if not inspect.iscoroutine(coroutine):
+        raise TypeError(
+            "If you are using an asynchronous client "
+            "you must use an async function for the 'trace' extension."
+        )
+    await coroutine
+
+
+async def _atrace_done(trace: TraceCallback, name: str, value: typing.Any = None) -> None:
+    await _atrace(trace, f"{name}.complete", {"return_value": value})
+
+
+class AsyncEngine:
+    """Connection pool and request flow of `AsyncHTTPTransport`, for asyncio and trio.
+
+    Per request: a pool slot (waiting as a pool waiter if the pool is full), a connection from
+    the slot or a new one, the request written, the response head read, and a body stream that
+    gives the connection back when the body ends or the response is closed. A response that
+    arrived whole with its head is served from memory, and closing it unread still returns its
+    connection to the pool.
+    """
+
+    def __init__(self, config: EngineConfig) -> None:
+        self._config = config
+        self._pool = ConnectionPool(
+            config.max_connections, config.max_keepalive_connections, config.keepalive_expiry
+        )
+        self._routes: dict[typing.Any, Route] = {}
+        self._backend: typing.Any = None
+
+    @property
+    def pool(self) -> ConnectionPool:
+        return self._pool
+
+    async def handle(self, request: Request) -> Response:
+        """Send `request`, return its response; errors carry the request (`exc.request`)."""
+        try:
+            backend = self._backend
+            if backend is None:
+                backend = self._backend = current_backend()
+            prepared = prepare(self._routes, self._config, request)
+            route = prepared[0]
+            timeouts = timeouts_of(request)
+            trace = request.extensions.get("trace")
+            retried = False
+            while True:
+                slot = self._try_acquire(route.key) or await self._wait_for_slot(
+                    route.key, timeouts[3], backend
+                )
+                self._check_reusable(slot)
+                conn = slot.conn
+                try:
+                    if slot.conn is None:
+                        slot.conn = await self._connect(route, request, timeouts[0], trace)
+                    return await self._exchange(
+                        slot, slot.conn, prepared, request, timeouts, trace
+                    )
+                except BaseException as exc:
+                    self._discard(slot)
+                    if (
+                        conn is not None  # a reused keep-alive connection
+                        and not retried
+                        and isinstance(exc, _STALE_ERRORS)
+                        and not conn.got_response_bytes
+                        and retry_is_safe(request)
+                    ):
+                        # The server closed the idle connection just as we reused it.
+                        retried = True
+                        continue
+                    raise
+        except RequestError as exc:
+            if exc._request is None:
+                exc.request = request
+            raise
+
+    async def aclose(self) -> None:
+        for conn in self._pool.close():
+            conn.close()
+        if self._backend is not None:
+            await self._backend.yield_to_loop()
+
+    # ---------------------------------------------------------------- pool
+
+    def _try_acquire(self, key: typing.Hashable) -> Slot | None:
+        """A slot at once (synchronous, the common case), or None: the pool is full."""
+        try:
+            slot, to_close = self._pool.acquire(key, time.monotonic())
+        except PoolClosed:
+            raise RuntimeError(_CLOSED) from None
+        for conn in to_close:
+            conn.close()
+        return slot
+
+    @staticmethod
+    def _check_reusable(slot: Slot) -> None:
+        conn = slot.conn
+        if conn is not None and not conn.is_reusable():
+            conn.close()  # closed by the server while idle: connect afresh in the same slot
+            slot.conn = None
+
+    async def _wait_for_slot(
+        self, key: typing.Hashable, timeout: float | None, backend: typing.Any
+    ) -> Slot:
+        event = backend.Event()
+        waiter = self._pool.enqueue(key, event.set)
+        try:
+            await event.wait(timeout)
+        except BaseException:
+            self._cancel_waiter(waiter)
+            raise
+        slot = waiter.slot
+        if slot is None:
+            self._cancel_waiter(waiter)
+            if self._pool.closed:
+                raise RuntimeError(_CLOSED)
+            raise PoolTimeout(
+                f"Timed out after {timeout} s waiting for a connection from the pool"
+            )
+        return slot
+
+    def _cancel_waiter(self, waiter: Waiter) -> None:
+        for conn in self._pool.cancel(waiter, time.monotonic()):
+            conn.close()
+
+    def release(self, slot: Slot, conn: typing.Any) -> None:
+        """The response ended: keep the connection for the next request, or close it."""
+        reusable = conn.h1.keep_alive and conn.is_reusable()
+        conn.active = False
+        if reusable:
+            conn.h1.start_next_cycle()
+        else:
+            conn.close()
+        for dropped in self._pool.release(slot, time.monotonic(), reusable):
+            dropped.close()
+
+    def _discard(self, slot: Slot) -> None:
+        """Synchronous, first thing on any failure: close the slot's connection, free the slot."""
+        if slot.conn is not None:
+            slot.conn.close()
+        for dropped in self._pool.release(slot, time.monotonic(), False):
+            dropped.close()
+
+    # ---------------------------------------------------------------- connecting
+
+    async def _connect(
+        self, route: Route, request: Request, timeout: float | None, trace: TraceCallback | None
+    ) -> typing.Any:
+        config = self._config
+        backend = self._backend
+        retries = config.retries
+        delays = None
+        while True:
+            try:
+                conn = await self._open(route, timeout, trace, backend)
+                break
+            except (ConnectError, ConnectTimeout):
+                if retries <= 0:
+                    raise
+                retries -= 1
+                if delays is None:
+                    delays = connect_delays()
+                delay = next(delays)
+                if trace is not None:
+                    await _atrace(trace, "connection.retry.started", {"delay": delay})
+                await backend.sleep(delay)
+        try:
+            if route.proxy_tls is not None:
+                context, name = route.proxy_tls
+                await self._start_tls(conn, context, name, timeout, trace)
+            if route.tunnel is not None or route.socks is not None:
+                await proxy_handshake(conn, route, timeout)
+            if route.tls is not None:
+                name = request.extensions.get("sni_hostname") or route.server_hostname
+                await self._start_tls(conn, route.tls, name, timeout, trace)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    async def _open(
+        self, route: Route, timeout: float | None, trace: TraceCallback | None, backend: typing.Any
+    ) -> typing.Any:
+        config = self._config
+        if trace is None:
+            return await backend.open_connection(
+                host=route.host,
+                port=route.port,
+                ssl_context=None,
+                server_hostname=None,
+                timeout=timeout,
+                local_address=config.local_address,
+                uds=route.uds,
+                socket_options=config.socket_options,
+            )
+        if route.uds is None:
+            name = "connection.connect_tcp"
+            info = {
+                "host": route.host,
+                "port": route.port,
+                "local_address": config.local_address,
+                "timeout": timeout,
+                "socket_options": config.socket_options,
+            }
+        else:
+            name = "connection.connect_unix_socket"
+            info = {"path": route.uds, "timeout": timeout, "socket_options": config.socket_options}
+        await _atrace(trace, f"{name}.started", info)
+        try:
+            conn = await self._open(route, timeout, None, backend)
+        except BaseException as exc:
+            await _atrace(trace, f"{name}.failed", {"exception": exc})
+            raise
+        await _atrace_done(trace, name, conn)
+        return conn
+
+    @staticmethod
+    async def _start_tls(
+        conn: typing.Any,
+        context: ssl.SSLContext,
+        server_hostname: str,
+        timeout: float | None,
+        trace: TraceCallback | None,
+    ) -> None:
+        if trace is None:
+            await conn.start_tls(context, server_hostname, timeout)
+            return
+        info = {"ssl_context": context, "server_hostname": server_hostname, "timeout": timeout}
+        await _atrace(trace, "connection.start_tls.started", info)
+        try:
+            await conn.start_tls(context, server_hostname, timeout)
+        except BaseException as exc:
+            await _atrace(trace, "connection.start_tls.failed", {"exception": exc})
+            raise
+        await _atrace_done(trace, "connection.start_tls", conn)
+
+    # ---------------------------------------------------------------- one exchange
+
+    async def _exchange(
+        self,
+        slot: Slot,
+        conn: typing.Any,
+        prepared: Prepared,
+        request: Request,
+        timeouts: Timeouts,
+        trace: TraceCallback | None,
+    ) -> Response:
+        _, method, target, headers = prepared
+        _, read_timeout, write_timeout, _ = timeouts
+        h1 = conn.h1
+        conn.active = True
+        conn.got_response_bytes = False
+        body = request_body(request)
+        if trace is not None:
+            await _atrace(trace, "http11.send_request_headers.started", {"request": request})
+        if body is not None:  # in memory: head and body in one write
+            await conn.write(
+                h1.send_head(method, target, headers, body) + h1.send_end(),
+                write_timeout,
+            )
+            if trace is not None:  # httpcore's events, though head and body went out as one
+                await _atrace_done(trace, "http11.send_request_headers")
+                await _atrace(trace, "http11.send_request_body.started", {"request": request})
+                await _atrace_done(trace, "http11.send_request_body")
+        else:
+            await conn.write(h1.send_head(method, target, headers), write_timeout)
+            if trace is not None:
+                await _atrace_done(trace, "http11.send_request_headers")
+                await _atrace(trace, "http11.send_request_body.started", {"request": request})
+            stream = typing.cast(AsyncByteStream, request.stream)
+            async for chunk in stream:
+                if chunk:
+                    await conn.write(h1.send_body(chunk), write_timeout)
+            end = h1.send_end()
+            if end:
+                await conn.write(end, write_timeout)
+            if trace is not None:
+                await _atrace_done(trace, "http11.send_request_body")
+        if trace is not None:
+            await _atrace(trace, "http11.receive_response_headers.started", {"request": request})
+        head = await conn.receive_event(read_timeout)
+        if type(head) is not H1Response:  # pragma: no cover - H1Connection yields heads first
+            raise RemoteProtocolError("Expected a response head.")
+        if trace is not None:
+            value = (head.http_version, head.status_code, head.reason_phrase, head.headers)
+            await _atrace_done(trace, "http11.receive_response_headers", value)
+        # Fast path: the whole response often arrives with its head. It still holds its
+        # connection until it is read or closed (as httpx: a streamed response counts against
+        # the pool limits), but closing it then returns the connection instead of dropping it.
+        chunks: list[bytes] = []
+        while True:
+            event = h1.next_event()
+            if type(event) is Data:
+                chunks.append(event.data)
+            elif event is NEED_DATA:
+                ended = False
+                break
+            elif type(event) is Upgrade:
+                # 101: the connection leaves the pool and belongs to the response's
+                # `network_stream` from now on.
+                conn.upgrade(event.data)
+                slot.conn = None
+                self._discard(slot)
+                return build_response(head, CompleteStream([]), conn)
+            else:  # EndOfMessage
+                ended = True
+                break
+        stream = AsyncResponseStream(self, slot, conn, request, chunks, ended, read_timeout, trace)
+        return build_response(head, stream, conn)
+
+
+class AsyncResponseStream(AsyncByteStream):
+    """A response body still arriving: gives the connection back to the pool at its end, or
+    closes it (synchronously) if the response is closed early or anything interrupts it.
+
+    An async iterator rather than an async generator: nothing is left for the garbage collector
+    to finalize when a consumer stops early, and each chunk costs one call, not a generator
+    resumption.
+    """
+
+    __slots__ = (
+        "_engine",
+        "_slot",
+        "_conn",
+        "_request",
+        "_chunks",
+        "_ended",
+        "_timeout",
+        "_trace",
+        "_started",
+        "_done",
+    )
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        slot: Slot,
+        conn: typing.Any,
+        request: Request,
+        chunks: list[bytes],
+        ended: bool,
+        timeout: float | None,
+        trace: TraceCallback | None,
+    ) -> None:
+        self._engine = engine
+        self._slot = slot
+        self._conn = conn
+        self._request = request
+        self._chunks = chunks  # body bytes that arrived with the head
+        self._ended = ended  # ...and the end of the body too
+        self._timeout = timeout
+        self._trace = trace
+        self._started = False
+        self._done = False
+
+    def __aiter__(self) -> AsyncResponseStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._done:
+            raise StopAsyncIteration
+        try:
+            trace = self._trace
+            if trace is not None and not self._started:
+                self._started = True
+                info = {"request": self._request}
+                await _atrace(trace, "http11.receive_response_body.started", info)
+            if self._chunks:
+                return self._chunks.pop(0)
+            if not self._ended:
+                event = await self._conn.receive_event(self._timeout)
+                if type(event) is Data:
+                    return event.data
+            if trace is not None:
+                await _atrace_done(trace, "http11.receive_response_body")
+        except BaseException as exc:
+            self._abort()
+            if isinstance(exc, RequestError) and exc._request is None:
+                exc.request = self._request
+            raise
+        self._done = True
+        self._engine.release(self._slot, self._conn)
+        raise StopAsyncIteration
+
+    def _abort(self) -> None:
+        if not self._done:
+            self._done = True
+            self._engine._discard(self._slot)
+
+    async def aclose(self) -> None:
+        trace = self._trace
+        if trace is not None:
+            await _atrace(trace, "http11.response_closed.started", {})
+        if self._ended and not self._done:  # all received: the connection is still good
+            self._done = True
+            self._engine.release(self._slot, self._conn)
+        else:
+            self._abort()
+        if trace is not None:
+            await _atrace_done(trace, "http11.response_closed")
+
+
+# A reused keep-alive connection that fails like this, before any response byte, was most
+# likely closed by the server while idle: the request is retried once on a new connection.
+_STALE_ERRORS = (RemoteProtocolError, ReadError, WriteError)
+_CLOSED = "Cannot send a request, as the transport has been closed."
+
+
+async def proxy_handshake(conn: typing.Any, route: Route, timeout: float | None) -> None:
+    """Open the route's CONNECT tunnel or SOCKS5 connection on a freshly connected `conn`."""
+    if route.tunnel is not None:
+        connect = ConnectHandshake(route.tunnel)
+        await conn.write(route.tunnel, timeout)
+        while not connect.receive(await conn.read_raw(timeout)):
+            pass
+    else:
+        host, port, auth = typing.cast(tuple[str, int, typing.Any], route.socks)
+        socks = Socks5Handshake(host, port, auth)
+        data: bytes | None = socks.start()
+        while data is not None:
+            if data:
+                await conn.write(data, timeout)
+            data = socks.receive(await conn.read_raw(timeout))
+    conn.end_raw()

@@ -1,0 +1,283 @@
+"""
+The trio driver: HTTP/1.1 connections on native trio sockets (no anyio).
+
+Plain connections read with `recv_into` a preallocated per-connection buffer and write with the
+raw trio socket, skipping `SocketStream`'s per-call bookkeeping; TLS connections go through
+`trio.SSLStream`. The request flow above this (pool, retries, response streams) is the one shared
+with asyncio, in `aio.AsyncEngine`; this module only provides the connection and the primitives.
+
+Unlike asyncio, trio has no callback telling us an idle connection was closed by the server, so
+`is_reusable()` polls the socket once (no blocking, one syscall) when the pool hands it out again.
+"""
+
+from __future__ import annotations
+
+import math
+import select
+import ssl
+import typing
+
+import trio
+
+from .._exceptions import (
+    ConnectError,
+    ConnectTimeout,
+    ReadError,
+    ReadTimeout,
+    WriteError,
+    WriteTimeout,
+)
+from .h1 import NEED_DATA, H1Connection
+
+if typing.TYPE_CHECKING:  # pragma: no cover
+    from .h1 import Data, EndOfMessage, Response
+
+    H1Event = Response | Data | EndOfMessage
+
+__all__ = ["TrioBackend", "TrioConnection", "open_trio_connection"]
+
+BUFFER_SIZE = 64 * 1024
+
+# Errors trio (or the OS under it) raises when a connection breaks or was closed under us.
+_BROKEN = (OSError, trio.BrokenResourceError, trio.ClosedResourceError)
+
+
+def _readable(fd: int) -> bool:
+    """True if `fd` has data or EOF pending, without blocking."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([fd], [], [], 0)[0])  # pragma: no cover - Windows
+
+
+class TrioConnection:
+    """One HTTP/1.1 connection (TCP, TLS or Unix socket) used by one trio task at a time."""
+
+    def __init__(self, stream: trio.abc.Stream, h1: H1Connection, peer: str) -> None:
+        self.h1 = h1
+        self.peer = peer
+        self.active = False
+        self.got_response_bytes = False  # in this cycle (decides whether a retry is safe)
+        self._stream = stream
+        self._sock = _raw_socket(stream)
+        self._tls = isinstance(stream, trio.SSLStream)
+        self._buffer = memoryview(bytearray(BUFFER_SIZE))
+        self._closed = False
+        self._leftover = b""  # received after a 101 head, for `read`
+
+    def is_reusable(self) -> bool:
+        if self._closed:
+            return False
+        try:
+            # Data or EOF on an idle connection: the server closed it (or sent a stray 408).
+            return not _readable(self._sock.fileno())
+        except (OSError, ValueError):
+            return False
+
+    async def write(self, data: bytes, timeout: float | None = None) -> None:
+        try:
+            if timeout is None:
+                await self._send_all(data)
+                return
+            with trio.move_on_after(timeout) as scope:
+                await self._send_all(data)
+        except _BROKEN as exc:
+            raise WriteError(f"Connection to {self.peer} broke while sending the request: {exc}")
+        if scope.cancelled_caught:
+            raise WriteTimeout(f"Timed out after {timeout} s sending the request to {self.peer}")
+
+    async def _send_all(self, data: bytes) -> None:
+        if self._tls:
+            await self._stream.send_all(data)
+            return
+        view = memoryview(data)
+        sock = self._sock
+        while view:
+            sent = await sock.send(view)
+            view = view[sent:]
+
+    async def receive_event(self, timeout: float | None) -> H1Event:
+        """The next `Response`/`Data`/`EndOfMessage` event, reading from the socket as needed."""
+        h1 = self.h1
+        while True:
+            event = h1.next_event()
+            if event is not NEED_DATA:
+                return event  # type: ignore[return-value]  # not NEED_DATA
+            if timeout is None:
+                data = await self._receive()
+            else:
+                with trio.move_on_after(timeout) as scope:
+                    data = await self._receive()
+                if scope.cancelled_caught:
+                    raise ReadTimeout(
+                        f"Timed out after {timeout} s waiting for the response from {self.peer}"
+                    )
+            if data:
+                self.got_response_bytes = True
+                h1.receive_data(data)
+            else:
+                h1.receive_eof()  # completes a close-delimited body, or raises
+
+    async def _receive(self) -> bytes | memoryview:
+        try:
+            if self._tls:
+                return bytes(await self._stream.receive_some(BUFFER_SIZE))
+            nbytes = await self._sock.recv_into(self._buffer)
+            return self._buffer[:nbytes]
+        except _BROKEN as exc:
+            raise ReadError(f"Connection to {self.peer} broke while reading the response: {exc}")
+
+    async def read_raw(self, timeout: float | None) -> bytes:
+        """Bytes received outside HTTP/1.1 (a proxy handshake); b"" at EOF."""
+        with trio.move_on_after(math.inf if timeout is None else timeout):
+            return bytes(await self._receive())
+        raise ReadTimeout(f"Timed out after {timeout} s waiting for the proxy at {self.peer}")
+
+    def end_raw(self) -> None:
+        """The handshake is over (reads are never buffered here, so nothing to do)."""
+
+    # The `network_stream` API of httpcore, for the new protocol after a 101 response.
+
+    def upgrade(self, data: bytes) -> None:
+        """HTTP/1.1 is over on this connection: `data` (and all that follows) is for `read`."""
+        self._leftover = data
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        if self._leftover:
+            data, self._leftover = self._leftover[:max_bytes], self._leftover[max_bytes:]
+            return data
+        return await self.read_raw(timeout)
+
+    async def aclose(self) -> None:
+        self.close()
+        await trio.lowlevel.checkpoint()
+
+    def close(self) -> None:
+        """Close at once, without awaiting: safe in `finally` and on cancellation."""
+        self._closed = True
+        self._sock.close()
+
+    async def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str, timeout: float | None
+    ) -> None:
+        """Upgrade this connection to TLS in place (TLS over a proxy tunnel, even TLS-in-TLS)."""
+        stream = trio.SSLStream(
+            self._stream, ssl_context, server_hostname=server_hostname, https_compatible=True
+        )
+        await _handshake(stream, self._sock, timeout, self.peer)
+        self._stream = stream
+        self._tls = True
+
+    def get_extra_info(self, name: str) -> typing.Any:
+        if name == "client_addr":
+            return self._sock.getsockname()
+        if name == "server_addr":
+            return self._sock.getpeername()
+        if name == "socket":
+            return self._sock
+        if name == "is_readable":
+            return not self.is_reusable()
+        if name == "ssl_object" and self._tls:
+            return typing.cast(trio.SSLStream[typing.Any], self._stream)._ssl_object
+        return None
+
+
+def _raw_socket(stream: trio.abc.Stream) -> trio.socket.SocketType:
+    while isinstance(stream, trio.SSLStream):
+        stream = stream.transport_stream
+    return typing.cast(trio.SocketStream, stream).socket
+
+
+async def _handshake(
+    stream: trio.SSLStream[typing.Any],
+    sock: trio.socket.SocketType,
+    timeout: float | None,
+    peer: str,
+) -> None:
+    try:
+        with trio.move_on_after(math.inf if timeout is None else timeout) as scope:
+            await stream.do_handshake()
+    except _BROKEN as exc:
+        sock.close()
+        cause = exc.__cause__ or exc
+        raise ConnectError(f"TLS handshake with {peer} failed: {cause}") from exc
+    except BaseException:
+        sock.close()
+        raise
+    if scope.cancelled_caught:
+        sock.close()
+        raise ConnectTimeout(f"Timed out after {timeout} s during the TLS handshake with {peer}")
+
+
+async def open_trio_connection(
+    *,
+    host: str,
+    port: int,
+    ssl_context: ssl.SSLContext | None,
+    server_hostname: str | None,
+    timeout: float | None,
+    local_address: str | None = None,
+    uds: str | None = None,
+    socket_options: typing.Iterable[typing.Any] | None = None,
+    h1_factory: typing.Callable[[], H1Connection] = H1Connection,
+) -> TrioConnection:
+    """Connect (and handshake TLS when `ssl_context` is given) within `timeout` seconds."""
+    peer = uds if uds is not None else f"{host}:{port}"
+    stream: trio.abc.Stream
+    try:
+        with trio.move_on_after(math.inf if timeout is None else timeout) as scope:
+            if uds is not None:
+                stream = await trio.open_unix_socket(uds)
+            else:
+                stream = await trio.open_tcp_stream(host, port, local_address=local_address)
+    except OSError as exc:
+        raise ConnectError(f"Could not connect to {peer}: {exc}") from exc
+    if scope.cancelled_caught:
+        raise ConnectTimeout(f"Timed out after {timeout} s connecting to {peer}")
+    sock = _raw_socket(stream)
+    try:
+        for option in socket_options or ():  # as httpcore does, applied once connected
+            sock.setsockopt(*option)
+    except BaseException:
+        sock.close()
+        raise
+    if ssl_context is not None:
+        tls = trio.SSLStream(
+            stream, ssl_context, server_hostname=server_hostname or host, https_compatible=True
+        )
+        # The handshake's own timeout: what is left of the connect timeout is not tracked,
+        # like httpcore, which gives connect_tcp and start_tls each the full connect timeout.
+        await _handshake(tls, sock, timeout, peer)
+        stream = tls
+    return TrioConnection(stream, h1_factory(), peer)
+
+
+class TrioEvent:
+    """A one-shot event a pool waiter is woken through (`set` is the pool's wake callback)."""
+
+    __slots__ = ("_event",)
+
+    def __init__(self) -> None:
+        self._event = trio.Event()
+
+    def set(self, _slot: typing.Any = None) -> None:
+        self._event.set()
+
+    async def wait(self, timeout: float | None) -> None:
+        with trio.move_on_after(math.inf if timeout is None else timeout):
+            await self._event.wait()
+
+
+class TrioBackend:
+    """The trio primitives `aio.AsyncEngine` needs."""
+
+    name = "trio"
+    open_connection = staticmethod(open_trio_connection)
+    Event = TrioEvent
+    sleep = staticmethod(trio.sleep)
+
+    @staticmethod
+    async def yield_to_loop() -> None:
+        # Sockets close synchronously in trio; this only keeps aclose() a checkpoint.
+        await trio.lowlevel.checkpoint()

@@ -1,0 +1,226 @@
+"""TLS in the blocking driver: verification, SNI, ALPN, session reuse, key logging, failures."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import typing
+
+import pytest
+
+import rapidhttp
+from rapidhttp._transports.default import HTTPTransport
+
+
+def get(
+    transport: HTTPTransport, url: str, timeout: float = 5.0, **extensions: typing.Any
+) -> rapidhttp.Response:
+    extensions["timeout"] = dict.fromkeys(("connect", "read", "write", "pool"), timeout)
+    response = transport.handle_request(rapidhttp.Request("GET", url, extensions=extensions))
+    try:
+        response.read()
+    finally:
+        response.close()
+    return response
+
+
+def test_verified_tls(tls_server: typing.Any, client_ssl_context: ssl.SSLContext) -> None:
+    with HTTPTransport(verify=client_ssl_context) as transport:
+        response = get(transport, tls_server.url)
+        assert response.content == b"Hello, world!"
+        stream = response.extensions["network_stream"]
+        ssl_object = stream.get_extra_info("ssl_object")
+        assert ssl_object is not None
+        assert ssl_object.version() in ("TLSv1.2", "TLSv1.3")
+        # Only http/1.1 is offered until the engine speaks HTTP/2.
+        assert ssl_object.selected_alpn_protocol() in (None, "http/1.1")
+        assert get(transport, tls_server.url + "json").status_code == 200
+        assert transport._engine.pool.total == 1
+
+
+def test_default_verification_rejects_an_unknown_ca(tls_server: typing.Any) -> None:
+    with HTTPTransport() as transport:
+        with pytest.raises(rapidhttp.ConnectError) as info:
+            get(transport, tls_server.url)
+    assert "CERTIFICATE_VERIFY_FAILED" in str(info.value)
+    assert f"127.0.0.1:{tls_server.port}" in str(info.value)
+    assert info.value.request.url == tls_server.url
+    assert isinstance(info.value.__cause__, ssl.SSLError)
+
+
+def test_verify_false(tls_server: typing.Any) -> None:
+    with HTTPTransport(verify=False) as transport:
+        assert get(transport, tls_server.url).status_code == 200
+
+
+def test_verify_path_is_deprecated(tls_server: typing.Any, ca_bundle: str) -> None:
+    with pytest.warns(DeprecationWarning, match="verify=<str>"):
+        transport = HTTPTransport(verify=ca_bundle)
+    with transport:
+        assert get(transport, tls_server.url).status_code == 200
+
+
+def test_ssl_cert_file_and_keylog(
+    tls_server: typing.Any,
+    ca_bundle: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: typing.Any,
+) -> None:
+    keylog = tmp_path / "keys.log"
+    monkeypatch.setenv("SSL_CERT_FILE", ca_bundle)
+    monkeypatch.setenv("SSLKEYLOGFILE", str(keylog))
+    with HTTPTransport() as transport:
+        assert get(transport, tls_server.url).status_code == 200
+    assert "CLIENT_" in keylog.read_text() or "SECRET" in keylog.read_text()
+
+
+def test_trust_env_false_ignores_ssl_cert_file(
+    tls_server: typing.Any, ca_bundle: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", ca_bundle)
+    with HTTPTransport(trust_env=False) as transport:
+        with pytest.raises(rapidhttp.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            get(transport, tls_server.url)
+
+
+class TLSServer:
+    """A raw TLS server recording SNI names and resumed sessions; one response per
+    connection (Connection: close), so every request makes a new handshake."""
+
+    def __init__(self, context: ssl.SSLContext) -> None:
+        self.server_names: list[str | None] = []
+        self.resumed: list[bool | None] = []
+        context.sni_callback = self._sni
+        self._context = context
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(5)
+        self.port = self._listener.getsockname()[1]
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._count = 0
+
+    def _sni(self, sslobj: typing.Any, name: str | None, context: ssl.SSLContext) -> None:
+        self.server_names.append(name)
+
+    def start(self, connections: int) -> None:
+        self._count = connections
+        self._thread.start()
+
+    def _serve(self) -> None:
+        for _ in range(self._count):
+            try:
+                raw, _ = self._listener.accept()
+            except OSError:
+                return
+            raw.settimeout(5)
+            try:
+                with self._context.wrap_socket(raw, server_side=True) as tls:
+                    data = b""
+                    while b"\r\n\r\n" not in data:
+                        chunk = tls.recv(65536)
+                        if not chunk:
+                            break
+                        data += chunk
+                    tls.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                    )
+                    self.resumed.append(tls.session_reused)
+            except OSError:
+                raw.close()
+
+    def close(self) -> None:
+        self._thread.join(5)
+        self._listener.close()
+
+
+@pytest.fixture
+def tls12_server(localhost_cert: typing.Any) -> typing.Iterator[TLSServer]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    localhost_cert.configure_cert(context)
+    context.maximum_version = ssl.TLSVersion.TLSv1_2  # session IDs: resumption is immediate
+    server = TLSServer(context)
+    yield server
+    server.close()
+
+
+def test_sni_and_session_reuse(
+    tls12_server: TLSServer, client_ssl_context: ssl.SSLContext
+) -> None:
+    tls12_server.start(3)
+    url = f"https://localhost:{tls12_server.port}/"
+    with HTTPTransport(verify=client_ssl_context) as transport:
+        for _ in range(2):
+            assert get(transport, url).content == b"ok"
+        # sni_hostname overrides the name sent (and verified): the cert covers 127.0.0.1 too.
+        ip_url = f"https://127.0.0.1:{tls12_server.port}/"
+        assert get(transport, ip_url, sni_hostname="localhost").content == b"ok"
+    assert tls12_server.server_names == ["localhost", "localhost", "localhost"]
+    assert tls12_server.resumed[:2] == [False, True]
+
+
+def test_handshake_timeout(raw_server: typing.Any) -> None:
+    stop = threading.Event()
+    server = raw_server(lambda sock: stop.wait(5) and None)  # accepts, never speaks TLS
+    with HTTPTransport(verify=False) as transport:
+        with pytest.raises(rapidhttp.ConnectTimeout) as info:
+            get(transport, f"https://127.0.0.1:{server.port}/", timeout=0.2)
+        stop.set()
+    assert str(info.value) == (
+        f"Timed out after 0.2 s during the TLS handshake with 127.0.0.1:{server.port}"
+    )
+
+
+def test_tls_to_a_plain_server(server: typing.Any) -> None:
+    with HTTPTransport(verify=False) as transport:
+        with pytest.raises(rapidhttp.ConnectError, match="TLS handshake with"):
+            get(transport, f"https://127.0.0.1:{server.port}/")
+        assert transport._engine.pool.total == 0
+
+
+def test_client_certificate(
+    raw_server: typing.Any,
+    cert_authority: typing.Any,
+    localhost_cert: typing.Any,
+    srv: typing.Any,
+    tmp_path: typing.Any,
+    ca_bundle: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    localhost_cert.configure_cert(server_context)
+    cert_authority.configure_trust(server_context)
+    server_context.verify_mode = ssl.CERT_REQUIRED
+    seen: list[typing.Any] = []
+
+    def handler(sock: ssl.SSLSocket) -> None:
+        while srv.read_request(sock) is not None:
+            seen.append(sock.getpeercert())
+            sock.sendall(srv.OK_RESPONSE)
+
+    server = raw_server(handler, tls=server_context)
+    client_cert = cert_authority.issue_cert("client@example.org")
+    pem = tmp_path / "client.pem"
+    client_cert.private_key_and_cert_chain_pem.write_to_path(str(pem))
+    context = ssl.create_default_context()  # not the session-scoped one: it gains a cert
+    cert_authority.configure_trust(context)
+    context.load_cert_chain(str(pem))
+    with HTTPTransport(verify=context) as transport:
+        assert get(transport, server.url).content == b"hello"
+    # The deprecated `cert=` argument does the same.
+    monkeypatch.setenv("SSL_CERT_FILE", ca_bundle)
+    with pytest.warns(DeprecationWarning, match="cert=..."):
+        transport = HTTPTransport(cert=str(pem))
+    with transport:
+        assert get(transport, server.url).content == b"hello"
+    assert len(seen) == 2 and seen[0]["subject"]
+
+
+def test_http2_flag_still_speaks_http11(
+    tls_server: typing.Any, client_ssl_context: ssl.SSLContext
+) -> None:
+    # Until the engine speaks HTTP/2, http2=True must work and only offer http/1.1 in ALPN.
+    with HTTPTransport(verify=client_ssl_context, http2=True) as transport:
+        response = get(transport, tls_server.url)
+        assert response.extensions["http_version"] == b"HTTP/1.1"
+        ssl_object = response.extensions["network_stream"].get_extra_info("ssl_object")
+        assert ssl_object.selected_alpn_protocol() in (None, "http/1.1")
