@@ -28,10 +28,9 @@ class Scenario:
     group: str  # one chart per group
     kind: str  # how cell.py drives it: requests | download | hold | import | construct
     path: str = "/json"  # server path ("" for scenarios that send no request)
-    port: str = "http"  # which nginx listener: http | https | h2 (TLS + ALPN h2)
+    port: str = "http"  # nginx listener: http | https | h2 (TLS, ALPN h2 only) | h2c
     modes: tuple[str, ...] = (SYNC, *ASYNC_MODES)
-    concurrency: int = 1  # async tasks (or sync threads, when threads=True) doing requests
-    threads: bool = False
+    concurrency: int = 1  # tasks (async modes) or threads (sync) doing the requests
     upload: bool = False  # POST the 1 MiB body instead of GET
     count: int = 20_000  # requests (downloads, clients, ...) per full-run repetition
     quick_count: int = 2_000
@@ -53,7 +52,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("t1000", "1000 tasks over a 100-connection pool", "concurrency", "requests",
              modes=ASYNC_MODES, concurrency=1000, count=40_000, quick_count=4_000),
     Scenario("threads8", "8 threads sharing one sync client", "concurrency", "requests",
-             modes=(SYNC,), concurrency=8, threads=True, wrk="wrk -t1 -c8"),
+             modes=(SYNC,), concurrency=8, wrk="wrk -t1 -c8"),
     Scenario("h2", "HTTP/2: 100 streams on one TLS connection", "http2", "requests",
              port="h2", modes=ASYNC_MODES, concurrency=100, http2=True,
              count=20_000, quick_count=2_000, wrk="h2load -c1 -m100"),
@@ -78,9 +77,7 @@ class Client:
     name: str  # library name; the adapter is adapters/<name>.py
     modes: tuple[str, ...]  # I/O modes its adapter supports
     module: str  # what "import time" imports
-    http2: bool = False  # can do the HTTP/2 scenario
-    # Scenarios it cannot do even though its mode fits (shown as "–").
-    unsupported: tuple[str, ...] = ()
+    http2: bool = False  # can do the HTTP/2 scenarios
 
 
 CLIENTS: tuple[Client, ...] = (
@@ -108,6 +105,4 @@ def supports(client: Client, mode: str, scenario: Scenario) -> bool:
         return mode == client.modes[0]  # one row per library
     if scenario.http2 and not client.http2:
         return False
-    return mode in client.modes and mode in scenario.modes and (
-        scenario.name not in client.unsupported
-    )
+    return mode in client.modes and mode in scenario.modes

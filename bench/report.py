@@ -225,6 +225,10 @@ def _charts(by: dict[str, dict[str, Stat]], folder: Path) -> dict[str, str]:
                 ax.annotate(_num(value), (top, y), xytext=(4, -3), textcoords="offset points",
                             fontsize=7)
             ax.margins(x=0.12)
+            failed = [label for label, st in by[s.name].items() if st.error]
+            if failed:  # not drawn, but not silently missing either
+                ax.text(0.99, 0.01, "error: " + ", ".join(failed), transform=ax.transAxes,
+                        ha="right", va="bottom", fontsize=7, color="#d62728")
             if med and min(med) > 0 and max(med) / min(med) > 30:
                 ax.set_xscale("log")
             ax.set_title(s.title, fontsize=10)

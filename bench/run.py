@@ -28,8 +28,6 @@ PORT_SCHEME = {"http": "http", "https": "https", "h2": "https", "h2c": "http"}
 # REQUESTS_CA_BUNDLE override the session's CA file): the cells run without them.
 FOREIGN_ENV = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
                "NIX_SSL_CERT_FILE", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
-
-
 CELL_ENV = {k: v for k, v in os.environ.items() if k.upper() not in FOREIGN_ENV}
 
 

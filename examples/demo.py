@@ -1,10 +1,15 @@
 """
-The rapidhttp demo (`./run-demo`): starts a local HTTP server on 127.0.0.1, then uses
-rapidhttp's sync and async clients to fetch JSON, follow redirects, stream a download and make
-many requests, prints a summary, and stops the server. No internet needed.
+The rapidhttp demo (`./run-demo`): starts a local HTTP server on 127.0.0.1, then uses the
+`rapidhttp` command and rapidhttp's sync and async clients to fetch JSON, follow redirects,
+stream a download and make many requests, prints a summary, and stops the server. No internet
+needed.
 """
 
 import asyncio
+import os
+import subprocess
+import sys
+import tempfile
 import time
 
 from local_server import serve
@@ -17,6 +22,21 @@ REPEAT = 200
 
 def row(name: str, text: str) -> None:
     print(f"  {name:<14}{text}")
+
+
+def cli_demo(base: str) -> None:
+    """The command-line client, run as a user would (a progress bar shows on a terminal)."""
+    command = [sys.executable, "-m", "rapidhttp"]
+    base = base.rstrip("/") + "/"
+    print(f"$ rapidhttp {base}json")
+    subprocess.run([*command, f"{base}json"], check=True)
+    print(f"\n$ rapidhttp {base}redirect/2 --follow-redirects --verbose")
+    subprocess.run([*command, f"{base}redirect/2", "--follow-redirects", "--verbose"], check=True)
+    with tempfile.TemporaryDirectory() as folder:
+        target = os.path.join(folder, "download.bin")
+        print(f"\n$ rapidhttp {base}bytes/50000000 --download download.bin")
+        subprocess.run([*command, f"{base}bytes/50000000", "--download", target], check=True)
+        print(f"saved {os.path.getsize(target):,} bytes")
 
 
 def sync_demo(base: str) -> None:
@@ -67,6 +87,8 @@ def main() -> None:
     print(f"rapidhttp {rapidhttp.__version__} demo")
     with serve() as base:
         print(f"local server at {base}\n")
+        cli_demo(base)
+        print()
         sync_demo(base)
         print()
         asyncio.run(async_demo(base))

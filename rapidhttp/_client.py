@@ -13,7 +13,6 @@ flow generator, the cookie jar and the hook loops are skipped when unused, and l
 
 from __future__ import annotations
 
-import datetime
 import enum
 import logging
 import time
@@ -118,10 +117,12 @@ class BoundSyncStream(SyncByteStream):
         self._start = start
 
     def __iter__(self) -> typing.Iterator[bytes]:
-        yield from self._stream
+        # The inner iterator itself: a `yield from` generator would add a frame per chunk.
+        return iter(self._stream)
 
     def close(self) -> None:
-        self._response.elapsed = datetime.timedelta(seconds=time.perf_counter() - self._start)
+        # Seconds: `Response.elapsed` makes the timedelta if and when it is read.
+        self._response._elapsed = time.perf_counter() - self._start
         self._stream.close()
 
 
@@ -133,12 +134,13 @@ class BoundAsyncStream(AsyncByteStream):
         self._response = response
         self._start = start
 
-    async def __aiter__(self) -> typing.AsyncIterator[bytes]:
-        async for chunk in self._stream:
-            yield chunk
+    def __aiter__(self) -> typing.AsyncIterator[bytes]:
+        # Hand out the inner iterator itself: wrapping it in an async generator would leave
+        # one unexhausted generator behind each early `break`, which trio reports.
+        return self._stream.__aiter__()
 
     async def aclose(self) -> None:
-        self._response.elapsed = datetime.timedelta(seconds=time.perf_counter() - self._start)
+        self._response._elapsed = time.perf_counter() - self._start  # (see BoundSyncStream)
         await self._stream.aclose()
 
 
@@ -460,8 +462,9 @@ class BaseClient:
         """Attach what the client owns to a response fresh from the transport."""
         response.request = request
         response.default_encoding = self._default_encoding
-        # The jar is only walked when the server actually sets cookies.
-        if "set-cookie" in response.headers:
+        # The jar is only walked when the server actually sets cookies. (The lowercased
+        # names directly: this runs for every response.)
+        if b"set-cookie" in response.headers._lower_keys():
             self._cookies.extract_cookies(response)
         if logger.isEnabledFor(logging.INFO):
             logger.info(

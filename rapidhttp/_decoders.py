@@ -103,21 +103,22 @@ class GZipDecoder(ContentDecoder):
         self._trailing_garbage = False
 
     def decode(self, data: bytes) -> bytes:
-        if self._trailing_garbage:
-            return b""
-        try:
-            output = self._decompressor.decompress(data)
-        except zlib.error as exc:
-            if self._after_first_member:
-                self._trailing_garbage = True
-                return b""
-            raise DecodingError(str(exc)) from exc
-        # Rare: a member ended inside this chunk and more bytes follow it.
-        if self._decompressor.eof and self._decompressor.unused_data:
-            rest = self._decompressor.unused_data
-            self._decompressor = zlib.decompressobj(zlib.MAX_WBITS | 16)
-            self._after_first_member = True
-            output += self.decode(rest)
+        output = b""
+        while data and not self._trailing_garbage:
+            try:
+                output += self._decompressor.decompress(data)
+            except zlib.error as exc:
+                if self._after_first_member:
+                    self._trailing_garbage = True
+                    break
+                raise DecodingError(str(exc)) from exc
+            data = b""
+            # Rare: a member ended and more bytes follow it (a loop, not recursion: a body
+            # may hold any number of members).
+            if self._decompressor.eof and self._decompressor.unused_data:
+                data = self._decompressor.unused_data
+                self._decompressor = zlib.decompressobj(zlib.MAX_WBITS | 16)
+                self._after_first_member = True
         return output
 
     def flush(self) -> bytes:

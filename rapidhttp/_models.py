@@ -148,12 +148,12 @@ class Headers(typing.MutableMapping[str, str]):
         # step with `_raw`, or None until first needed.
         self._raw: list[tuple[bytes, bytes]]
         self._lower: list[bytes] | None
-        if isinstance(headers, Headers):
-            self._raw = list(headers._raw)
-            self._lower = None if headers._lower is None else list(headers._lower)
-        elif headers is None:
+        if headers is None:
             self._raw = []
             self._lower = []
+        elif isinstance(headers, Headers):
+            self._raw = list(headers._raw)
+            self._lower = None if headers._lower is None else list(headers._lower)
         else:
             # (`dict` first: a plain isinstance check is cheaper than the ABC one.)
             items = headers.items() if isinstance(headers, (dict, Mapping)) else headers
@@ -470,7 +470,8 @@ class Request:
 
     def _prepare(self, default_headers: dict[str, str]) -> None:
         headers = self.headers
-        headers._add_defaults(default_headers)
+        if default_headers:
+            headers._add_defaults(default_headers)
         lower = headers._lower_keys()
         auto_headers: list[tuple[bytes, bytes]] = []
         auto_names: list[bytes] = []
@@ -799,7 +800,7 @@ class Response:
     _encoding: str | None
     _decoder: ContentDecoder
     _cookies: Cookies
-    _elapsed: datetime.timedelta
+    _elapsed: datetime.timedelta | float  # float: seconds, as the client stamps it
 
     def __init__(
         self,
@@ -844,12 +845,15 @@ class Response:
     def elapsed(self) -> datetime.timedelta:
         """The time from sending the request to the end of the response; available once
         the response has been read or closed."""
-        try:
-            return self._elapsed
-        except AttributeError:
+        elapsed = getattr(self, "_elapsed", None)
+        if elapsed is None:
             raise RuntimeError(
                 "'.elapsed' may only be accessed after the response has been read or closed."
-            ) from None
+            )
+        if isinstance(elapsed, float):
+            # Stamped as seconds on the hot path; most callers never look at it.
+            elapsed = self._elapsed = datetime.timedelta(seconds=elapsed)
+        return elapsed
 
     @elapsed.setter
     def elapsed(self, elapsed: datetime.timedelta) -> None:
@@ -941,14 +945,14 @@ class Response:
 
     def _get_content_decoder(self) -> ContentDecoder:
         """The decoder for this response's Content-Encoding (made once)."""
-        try:
-            return self._decoder
-        except AttributeError:
-            pass
-        self._decoder = content_decoder(
-            self.headers.get_list("content-encoding", split_commas=True)
-        )
-        return self._decoder
+        # `getattr` with a default, not try/except: a raised AttributeError costs ~10x more,
+        # and on the hot path the attribute is always missing at first.
+        decoder: ContentDecoder | None = getattr(self, "_decoder", None)
+        if decoder is None:
+            decoder = self._decoder = content_decoder(
+                self.headers.get_list("content-encoding", split_commas=True)
+            )
+        return decoder
 
     @property
     def is_informational(self) -> bool:
@@ -1111,10 +1115,9 @@ class Response:
 
     def read(self) -> bytes:
         """Read and return the whole (decoded) body."""
-        try:
-            return self._content
-        except AttributeError:
-            pass
+        content: bytes | None = getattr(self, "_content", None)  # (see _get_content_decoder)
+        if content is not None:
+            return content
         # What `b"".join(self.iter_bytes())` gives, without the layers of iterators.
         self._start_raw(SyncByteStream, _SYNC_ITERATOR_ERROR)
         reader = _BodyReader(self)
@@ -1162,10 +1165,9 @@ class Response:
 
     async def aread(self) -> bytes:
         """The async twin of `read`."""
-        try:
-            return self._content
-        except AttributeError:
-            pass
+        content: bytes | None = getattr(self, "_content", None)  # (see _get_content_decoder)
+        if content is not None:
+            return content
         self._start_raw(AsyncByteStream, _ASYNC_ITERATOR_ERROR)
         reader = _BodyReader(self)
         try:

@@ -16,7 +16,8 @@ and cached, and `rapidhttp._urls` caches whole parse results per URL string.
 
 Deliberate differences from httpx 0.28.1, all on input httpx mis-handles:
 - the default port is compared with the *lowercased* scheme (httpx keeps `HTTP://a:80`'s port);
-- a port must be ASCII digits in 0..65535 (httpx lets `int()` accept "+80", "-1", "8_0");
+- a port must be ASCII digits (httpx lets `int()` accept "+80", " 80", "-1", "8_0"); the
+  range is not checked here (httpx's suite expects port 123456 to fail at connect time);
 - `netloc="[::1]:8080"` splits at the bracket, not at the first ":";
 - a lone surrogate raises InvalidURL instead of UnicodeEncodeError;
 - `copy_with` keeps the host it does not replace as it is (httpx re-encodes it, which lowercases
@@ -147,7 +148,7 @@ _VALID_COMPONENT_RE = {
     for key, pattern in _COMPONENT_RE.items()
 }
 _IPV4_STYLE_RE = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+")
-_PORT_RE = re.compile("[0-9]{1,5}")
+_PORT_RE = re.compile("[0-9]{1,20}")  # more digits is no port (and int() may refuse them)
 
 # https://url.spec.whatwg.org/#special-scheme
 DEFAULT_PORTS = {"ftp": 21, "http": 80, "https": 443, "ws": 80, "wss": 443}
@@ -405,8 +406,6 @@ def normalize_port(port: str | int | None, scheme: str) -> int | None:
     elif _PORT_RE.fullmatch(port):
         port_number = int(port)
     else:
-        raise InvalidURL(f"Invalid port: {port!r}")
-    if not 0 <= port_number <= 65535:
         raise InvalidURL(f"Invalid port: {port!r}")
     if port_number == DEFAULT_PORTS.get(scheme.lower()):
         return None

@@ -10,7 +10,7 @@ StreamReader or anyio, so it runs unchanged on uvloop.
 
 This module also holds `AsyncEngine`, the request flow shared by the asyncio and trio drivers
 (pool slot, connect, send, receive, response stream, release): the two differ only in their
-connection class and three primitives (`AsyncioBackend` here, `trio_driver.TrioBackend`). The
+connection class and a few primitives (`AsyncioBackend` here, `trio_driver.TrioBackend`). The
 sans-I/O decisions come from exchange.py (routes, retry rule, backoff, responses) and pool.py.
 
 Cancellation safety: every await leaves the connection in a state that `close()` can finish
@@ -32,6 +32,7 @@ from .._exceptions import (
     ConnectError,
     ConnectTimeout,
     PoolTimeout,
+    ProxyError,
     ReadError,
     ReadTimeout,
     RemoteProtocolError,
@@ -56,7 +57,9 @@ from .exchange import (
 )
 from .h1 import NEED_DATA, Data, EndOfMessage, H1Connection, Upgrade
 from .h1 import Response as H1Response
-from .pool import ConnectionPool, PoolClosed, Slot, Waiter
+from .h2 import RetryableStreamError, may_speak_h2
+from .h2_async import AsyncH2Connection, connect_h2
+from .pool import ConnectionPool, Slot, Waiter
 from .proxy import ConnectHandshake, Socks5Handshake
 
 if typing.TYPE_CHECKING:  # pragma: no cover
@@ -102,7 +105,7 @@ class AioConnection(asyncio.BufferedProtocol):
         self._unread = 0
         self._reading_paused = False
         self._writing_paused = False
-        self._raw: bytearray | None = None  # bytes of a proxy handshake, not HTTP/1.1
+        self._raw: bytearray | None = None  # bytes outside HTTP/1.1: proxy handshake, 101
         self._deadline: float | None = None  # of the current wait for data
         self._timer: asyncio.TimerHandle | None = None
 
@@ -121,6 +124,13 @@ class AioConnection(asyncio.BufferedProtocol):
                 _wake(self._waiter, True)
             return
         if not self.active:
+            if not self.got_response_bytes:
+                # A new connection's first bytes, before any request: an HTTP/2 server's
+                # preface (ALPN "h2" or prior knowledge) that came before the switch to raw
+                # mode (`h2_async`); for HTTP/1.1 they are an error at the first read.
+                self._raw = bytearray(self._buffer[:nbytes])
+                self._parse_error = RemoteProtocolError("The server sent data before a request.")
+                return
             # Nothing was asked: a server closing an idle connection may send a 408 first.
             self._unusable = True
             if self.transport is not None:
@@ -253,19 +263,20 @@ class AioConnection(asyncio.BufferedProtocol):
         else:
             self._timer = self._loop.call_at(deadline, self._on_timer)
 
-    async def read_raw(self, timeout: float | None) -> bytes:
-        """Bytes received outside HTTP/1.1 (a proxy handshake); b"" at EOF."""
+    async def read_raw(self, timeout: float | None, max_bytes: int = BUFFER_SIZE) -> bytes:
+        """Up to `max_bytes` received outside HTTP/1.1 (proxy handshake, after a 101);
+        b"" at EOF."""
         raw = self._raw
         if raw is None:
             raw = self._raw = bytearray()
         while not raw:
             if self._eof:
                 if self._lost_exc is not None:
-                    raise ReadError(self._lost_message("reading from the proxy"))
+                    raise ReadError(self._lost_message("reading"))
                 return b""
             await self._wait(timeout)
-        data = bytes(raw)
-        raw.clear()
+        data = bytes(raw[:max_bytes])
+        del raw[:max_bytes]
         return data
 
     def end_raw(self) -> None:
@@ -279,12 +290,7 @@ class AioConnection(asyncio.BufferedProtocol):
         self._raw = bytearray(data)
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        raw = self._raw
-        if raw is None or len(raw) <= max_bytes:
-            return await self.read_raw(timeout)
-        data = bytes(raw[:max_bytes])
-        del raw[:max_bytes]
-        return data
+        return await self.read_raw(timeout, max_bytes)
 
     async def aclose(self) -> None:
         self.close()
@@ -479,6 +485,53 @@ async def _atrace_done(trace: TraceCallback, name: str, value: typing.Any = None
     await _atrace(trace, f"{name}.complete", {"return_value": value})
 
 
+async def _wait_for_slot(
+    pool: ConnectionPool, route: Route, timeout: float | None, backend: typing.Any
+) -> Slot | None:
+    """Wait as a pool waiter: the slot granted, or None if the pool was closed meanwhile."""
+    event = backend.Event()
+    waiter = pool.enqueue(route.key, event.set)
+    try:
+        await event.wait(timeout)
+    except BaseException:
+        _cancel_waiter(pool, waiter)
+        raise
+    slot = waiter.slot
+    if slot is None:
+        _cancel_waiter(pool, waiter)
+        if pool.closed:
+            return None
+        raise PoolTimeout(
+            f"Timed out after {timeout} s waiting for a connection to {route.peer} from the pool"
+        )
+    return slot
+
+
+def _cancel_waiter(pool: ConnectionPool, waiter: Waiter) -> None:
+    for conn in pool.cancel(waiter, time.monotonic()):
+        conn.close()
+
+
+def _release(pool: ConnectionPool, slot: Slot, conn: typing.Any) -> None:
+    """The response ended: keep the connection for the next request, or close it."""
+    reusable = conn.h1.keep_alive and conn.is_reusable()
+    conn.active = False
+    if reusable:
+        conn.h1.start_next_cycle()
+    else:
+        conn.close()
+    for dropped in pool.release(slot, time.monotonic(), reusable):
+        dropped.close()
+
+
+def _discard(pool: ConnectionPool, slot: Slot) -> None:
+    """Synchronous, first thing on any failure: close the slot's connection, free the slot."""
+    if slot.conn is not None:
+        slot.conn.close()
+    for dropped in pool.release(slot, time.monotonic(), False):
+        dropped.close()
+
+
 class AsyncEngine:
     """Connection pool and request flow of `AsyncHTTPTransport`, for asyncio and trio.
 
@@ -491,11 +544,15 @@ class AsyncEngine:
 
     def __init__(self, config: EngineConfig) -> None:
         self._config = config
-        self._pool = ConnectionPool(
-            config.max_connections, config.max_keepalive_connections, config.keepalive_expiry
-        )
+        self._pool = self._new_pool()
         self._routes: dict[typing.Any, Route] = {}
         self._backend: typing.Any = None
+
+    def _new_pool(self) -> ConnectionPool:
+        config = self._config
+        return ConnectionPool(
+            config.max_connections, config.max_keepalive_connections, config.keepalive_expiry
+        )
 
     @property
     def pool(self) -> ConnectionPool:
@@ -513,19 +570,40 @@ class AsyncEngine:
             trace = request.extensions.get("trace")
             retried = False
             while True:
-                slot = self._try_acquire(route.key) or await self._wait_for_slot(
-                    route.key, timeouts[3], backend
-                )
-                self._check_reusable(slot)
+                # A slot goes back to the pool it came from, even if aclose() replaced it.
+                pool = self._pool
+                slot, to_close = pool.acquire(route.key, time.monotonic())
+                for dropped in to_close:
+                    dropped.close()
+                if slot is None:
+                    slot = await _wait_for_slot(pool, route, timeouts[3], backend)
+                    if slot is None:  # the transport was closed: start over on its new pool
+                        continue
                 conn = slot.conn
+                if conn.__class__ is AsyncH2Connection:  # a stream on a shared connection
+                    try:
+                        return await conn.handle(pool, slot, prepared, request, timeouts)
+                    except RetryableStreamError:  # not processed by the server (GOAWAY)
+                        if retried or request_body(request) is None:
+                            raise
+                        retried = True
+                        continue
+                if conn is not None and not conn.is_reusable():
+                    conn.close()  # closed by the server while idle: connect afresh instead
+                    slot.conn = conn = None
                 try:
-                    if slot.conn is None:
-                        slot.conn = await self._connect(route, request, timeouts[0], trace)
-                    return await self._exchange(
-                        slot, slot.conn, prepared, request, timeouts, trace
+                    if conn is None:
+                        if not may_speak_h2(self._config, route):
+                            slot.conn = await self._connect(route, request, timeouts[0], trace)
+                        elif await connect_h2(
+                            self, pool, slot, route, request, timeouts[0], trace, backend
+                        ):
+                            continue  # HTTP/2, shared through the pool: take a stream on it
+                    return await _exchange(
+                        pool, slot, slot.conn, prepared, request, timeouts, trace
                     )
                 except BaseException as exc:
-                    self._discard(slot)
+                    _discard(pool, slot)
                     if (
                         conn is not None  # a reused keep-alive connection
                         and not retried
@@ -543,71 +621,13 @@ class AsyncEngine:
             raise
 
     async def aclose(self) -> None:
-        for conn in self._pool.close():
+        """Close the idle connections; busy ones close when their responses end. As httpcore's
+        pool, the transport stays usable: later requests start a new pool."""
+        pool, self._pool = self._pool, self._new_pool()
+        for conn in pool.close():
             conn.close()
         if self._backend is not None:
             await self._backend.yield_to_loop()
-
-    # ---------------------------------------------------------------- pool
-
-    def _try_acquire(self, key: typing.Hashable) -> Slot | None:
-        """A slot at once (synchronous, the common case), or None: the pool is full."""
-        try:
-            slot, to_close = self._pool.acquire(key, time.monotonic())
-        except PoolClosed:
-            raise RuntimeError(_CLOSED) from None
-        for conn in to_close:
-            conn.close()
-        return slot
-
-    @staticmethod
-    def _check_reusable(slot: Slot) -> None:
-        conn = slot.conn
-        if conn is not None and not conn.is_reusable():
-            conn.close()  # closed by the server while idle: connect afresh in the same slot
-            slot.conn = None
-
-    async def _wait_for_slot(
-        self, key: typing.Hashable, timeout: float | None, backend: typing.Any
-    ) -> Slot:
-        event = backend.Event()
-        waiter = self._pool.enqueue(key, event.set)
-        try:
-            await event.wait(timeout)
-        except BaseException:
-            self._cancel_waiter(waiter)
-            raise
-        slot = waiter.slot
-        if slot is None:
-            self._cancel_waiter(waiter)
-            if self._pool.closed:
-                raise RuntimeError(_CLOSED)
-            raise PoolTimeout(
-                f"Timed out after {timeout} s waiting for a connection from the pool"
-            )
-        return slot
-
-    def _cancel_waiter(self, waiter: Waiter) -> None:
-        for conn in self._pool.cancel(waiter, time.monotonic()):
-            conn.close()
-
-    def release(self, slot: Slot, conn: typing.Any) -> None:
-        """The response ended: keep the connection for the next request, or close it."""
-        reusable = conn.h1.keep_alive and conn.is_reusable()
-        conn.active = False
-        if reusable:
-            conn.h1.start_next_cycle()
-        else:
-            conn.close()
-        for dropped in self._pool.release(slot, time.monotonic(), reusable):
-            dropped.close()
-
-    def _discard(self, slot: Slot) -> None:
-        """Synchronous, first thing on any failure: close the slot's connection, free the slot."""
-        if slot.conn is not None:
-            slot.conn.close()
-        for dropped in self._pool.release(slot, time.monotonic(), False):
-            dropped.close()
 
     # ---------------------------------------------------------------- connecting
 
@@ -629,9 +649,12 @@ class AsyncEngine:
                 if delays is None:
                     delays = connect_delays()
                 delay = next(delays)
-                if trace is not None:
+                if trace is None:
+                    await backend.sleep(delay)
+                else:
                     await _atrace(trace, "connection.retry.started", {"delay": delay})
-                await backend.sleep(delay)
+                    await backend.sleep(delay)
+                    await _atrace_done(trace, "connection.retry")
         try:
             if route.proxy_tls is not None:
                 context, name = route.proxy_tls
@@ -702,79 +725,81 @@ class AsyncEngine:
             raise
         await _atrace_done(trace, "connection.start_tls", conn)
 
-    # ---------------------------------------------------------------- one exchange
 
-    async def _exchange(
-        self,
-        slot: Slot,
-        conn: typing.Any,
-        prepared: Prepared,
-        request: Request,
-        timeouts: Timeouts,
-        trace: TraceCallback | None,
-    ) -> Response:
-        _, method, target, headers = prepared
-        _, read_timeout, write_timeout, _ = timeouts
-        h1 = conn.h1
-        conn.active = True
-        conn.got_response_bytes = False
-        body = request_body(request)
+# ==================================================================== one exchange
+
+
+async def _exchange(
+    pool: ConnectionPool,
+    slot: Slot,
+    conn: typing.Any,
+    prepared: Prepared,
+    request: Request,
+    timeouts: Timeouts,
+    trace: TraceCallback | None,
+) -> Response:
+    _, method, target, headers = prepared
+    _, read_timeout, write_timeout, _ = timeouts
+    h1 = conn.h1
+    conn.active = True
+    conn.got_response_bytes = False
+    body = request_body(request)
+    if trace is not None:
+        await _atrace(trace, "http11.send_request_headers.started", {"request": request})
+    if body is not None:  # in memory: head and body in one write
+        await conn.write(
+            h1.send_head(method, target, headers, body) + h1.send_end(),
+            write_timeout,
+        )
+        if trace is not None:  # httpcore's events, though head and body went out as one
+            await _atrace_done(trace, "http11.send_request_headers")
+            await _atrace(trace, "http11.send_request_body.started", {"request": request})
+            await _atrace_done(trace, "http11.send_request_body")
+    else:
+        await conn.write(h1.send_head(method, target, headers), write_timeout)
         if trace is not None:
-            await _atrace(trace, "http11.send_request_headers.started", {"request": request})
-        if body is not None:  # in memory: head and body in one write
-            await conn.write(
-                h1.send_head(method, target, headers, body) + h1.send_end(),
-                write_timeout,
-            )
-            if trace is not None:  # httpcore's events, though head and body went out as one
-                await _atrace_done(trace, "http11.send_request_headers")
-                await _atrace(trace, "http11.send_request_body.started", {"request": request})
-                await _atrace_done(trace, "http11.send_request_body")
-        else:
-            await conn.write(h1.send_head(method, target, headers), write_timeout)
-            if trace is not None:
-                await _atrace_done(trace, "http11.send_request_headers")
-                await _atrace(trace, "http11.send_request_body.started", {"request": request})
-            stream = typing.cast(AsyncByteStream, request.stream)
-            async for chunk in stream:
-                if chunk:
-                    await conn.write(h1.send_body(chunk), write_timeout)
-            end = h1.send_end()
-            if end:
-                await conn.write(end, write_timeout)
-            if trace is not None:
-                await _atrace_done(trace, "http11.send_request_body")
+            await _atrace_done(trace, "http11.send_request_headers")
+            await _atrace(trace, "http11.send_request_body.started", {"request": request})
+        stream = typing.cast(AsyncByteStream, request.stream)
+        async for chunk in stream:
+            if chunk:
+                await conn.write(h1.send_body(chunk), write_timeout)
+        end = h1.send_end()
+        if end:
+            await conn.write(end, write_timeout)
         if trace is not None:
-            await _atrace(trace, "http11.receive_response_headers.started", {"request": request})
-        head = await conn.receive_event(read_timeout)
-        if type(head) is not H1Response:  # pragma: no cover - H1Connection yields heads first
-            raise RemoteProtocolError("Expected a response head.")
-        if trace is not None:
-            value = (head.http_version, head.status_code, head.reason_phrase, head.headers)
-            await _atrace_done(trace, "http11.receive_response_headers", value)
-        # Fast path: the whole response often arrives with its head. It still holds its
-        # connection until it is read or closed (as httpx: a streamed response counts against
-        # the pool limits), but closing it then returns the connection instead of dropping it.
-        chunks: list[bytes] = []
-        while True:
-            event = h1.next_event()
-            if type(event) is Data:
-                chunks.append(event.data)
-            elif event is NEED_DATA:
-                ended = False
-                break
-            elif type(event) is Upgrade:
-                # 101: the connection leaves the pool and belongs to the response's
-                # `network_stream` from now on.
-                conn.upgrade(event.data)
-                slot.conn = None
-                self._discard(slot)
-                return build_response(head, CompleteStream([]), conn)
-            else:  # EndOfMessage
-                ended = True
-                break
-        stream = AsyncResponseStream(self, slot, conn, request, chunks, ended, read_timeout, trace)
-        return build_response(head, stream, conn)
+            await _atrace_done(trace, "http11.send_request_body")
+    if trace is not None:
+        await _atrace(trace, "http11.receive_response_headers.started", {"request": request})
+    head = await conn.receive_event(read_timeout)
+    if type(head) is not H1Response:  # pragma: no cover - H1Connection yields heads first
+        raise RemoteProtocolError("Expected a response head.")
+    if trace is not None:
+        value = (head.http_version, head.status_code, head.reason_phrase, head.headers)
+        await _atrace_done(trace, "http11.receive_response_headers", value)
+    # Fast path: the whole response often arrives with its head. It still holds its
+    # connection until it is read or closed (as httpx: a streamed response counts against
+    # the pool limits), but closing it then returns the connection instead of dropping it.
+    chunks: list[bytes] = []
+    while True:
+        event = h1.next_event()
+        if type(event) is Data:
+            chunks.append(event.data)
+        elif event is NEED_DATA:
+            ended = False
+            break
+        elif type(event) is Upgrade:
+            # 101: the connection leaves the pool and belongs to the response's
+            # `network_stream` from now on.
+            conn.upgrade(event.data)
+            slot.conn = None
+            _discard(pool, slot)
+            return build_response(head, CompleteStream([]), conn)
+        else:  # EndOfMessage
+            ended = True
+            break
+    stream = AsyncResponseStream(pool, slot, conn, request, chunks, ended, read_timeout, trace)
+    return build_response(head, stream, conn)
 
 
 class AsyncResponseStream(AsyncByteStream):
@@ -787,7 +812,7 @@ class AsyncResponseStream(AsyncByteStream):
     """
 
     __slots__ = (
-        "_engine",
+        "_pool",
         "_slot",
         "_conn",
         "_request",
@@ -801,7 +826,7 @@ class AsyncResponseStream(AsyncByteStream):
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        pool: ConnectionPool,
         slot: Slot,
         conn: typing.Any,
         request: Request,
@@ -810,7 +835,7 @@ class AsyncResponseStream(AsyncByteStream):
         timeout: float | None,
         trace: TraceCallback | None,
     ) -> None:
-        self._engine = engine
+        self._pool = pool
         self._slot = slot
         self._conn = conn
         self._request = request
@@ -847,13 +872,13 @@ class AsyncResponseStream(AsyncByteStream):
                 exc.request = self._request
             raise
         self._done = True
-        self._engine.release(self._slot, self._conn)
+        _release(self._pool, self._slot, self._conn)
         raise StopAsyncIteration
 
     def _abort(self) -> None:
         if not self._done:
             self._done = True
-            self._engine._discard(self._slot)
+            _discard(self._pool, self._slot)
 
     async def aclose(self) -> None:
         trace = self._trace
@@ -861,7 +886,7 @@ class AsyncResponseStream(AsyncByteStream):
             await _atrace(trace, "http11.response_closed.started", {})
         if self._ended and not self._done:  # all received: the connection is still good
             self._done = True
-            self._engine.release(self._slot, self._conn)
+            _release(self._pool, self._slot, self._conn)
         else:
             self._abort()
         if trace is not None:
@@ -871,22 +896,29 @@ class AsyncResponseStream(AsyncByteStream):
 # A reused keep-alive connection that fails like this, before any response byte, was most
 # likely closed by the server while idle: the request is retried once on a new connection.
 _STALE_ERRORS = (RemoteProtocolError, ReadError, WriteError)
-_CLOSED = "Cannot send a request, as the transport has been closed."
 
 
 async def proxy_handshake(conn: typing.Any, route: Route, timeout: float | None) -> None:
-    """Open the route's CONNECT tunnel or SOCKS5 connection on a freshly connected `conn`."""
-    if route.tunnel is not None:
-        connect = ConnectHandshake(route.tunnel)
-        await conn.write(route.tunnel, timeout)
-        while not connect.receive(await conn.read_raw(timeout)):
-            pass
-    else:
-        host, port, auth = typing.cast(tuple[str, int, typing.Any], route.socks)
-        socks = Socks5Handshake(host, port, auth)
-        data: bytes | None = socks.start()
-        while data is not None:
-            if data:
-                await conn.write(data, timeout)
-            data = socks.receive(await conn.read_raw(timeout))
+    """Open the route's CONNECT tunnel or SOCKS5 connection on a freshly connected `conn`.
+    Errors as the sync driver's: ConnectTimeout, or ProxyError naming the proxy."""
+    try:
+        if route.tunnel is not None:
+            doing = f"opening a tunnel through the proxy {route.peer}"
+            connect = ConnectHandshake(route.tunnel)
+            await conn.write(route.tunnel, timeout)
+            while not connect.receive(await conn.read_raw(timeout)):
+                pass
+        else:
+            doing = f"in the SOCKS5 handshake with {route.peer}"
+            host, port, auth = typing.cast(tuple[str, int, typing.Any], route.socks)
+            socks = Socks5Handshake(host, port, auth)
+            data: bytes | None = socks.start()
+            while data is not None:
+                if data:
+                    await conn.write(data, timeout)
+                data = socks.receive(await conn.read_raw(timeout))
+    except (ReadTimeout, WriteTimeout):
+        raise ConnectTimeout(f"Timed out after {timeout} s {doing}") from None
+    except (ReadError, WriteError) as exc:
+        raise ProxyError(f"Failed {doing}: {exc}") from exc
     conn.end_raw()

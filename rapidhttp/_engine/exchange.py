@@ -18,7 +18,7 @@ from __future__ import annotations
 import ssl
 import typing
 
-from .._content import ByteStream
+from .._content import ByteStream, SyncToAsyncIterator
 from .._exceptions import UnsupportedProtocol
 from .._models import Headers, Response
 from .._types import AsyncByteStream, SyncByteStream
@@ -306,9 +306,9 @@ class CompleteStream(SyncByteStream, AsyncByteStream):
     def __iter__(self) -> typing.Iterator[bytes]:
         return iter(self._chunks)
 
-    async def __aiter__(self) -> typing.AsyncIterator[bytes]:
-        for chunk in self._chunks:
-            yield chunk
+    def __aiter__(self) -> typing.AsyncIterator[bytes]:
+        # A plain async iterator, not an async generator: trio warns about unexhausted ones.
+        return SyncToAsyncIterator(iter(self._chunks))
 
 
 def build_response(

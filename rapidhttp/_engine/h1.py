@@ -7,8 +7,11 @@ small response that arrives in one read yields Response, Data and EndOfMessage f
 
 The drivers (sync.py, aio.py, trio_driver.py) own the sockets: they write what `send_*` return
 and feed what they read to `receive_data` / `receive_eof`, then pull `next_event()` until
-`EndOfMessage` (or `NEED_DATA`, meaning: read more). Response parsing, framing decisions and
-limits live in h1_parsers.py.
+`EndOfMessage` (or `NEED_DATA`, meaning: read more). After a 101 response, `Upgrade` carries
+the bytes that followed its head and the stream belongs to the new protocol: later bytes are
+not fed here. Once the response has ended, `keep_alive` says whether the connection may be
+reused (`start_next_cycle()`); anything else, an error included, means: close it. Response
+parsing, framing decisions and limits live in h1_parsers.py.
 
 Request framing comes from the request headers, which the models have already set (Host,
 Content-Length or Transfer-Encoding) and validated (no CR/LF/NUL in names or values), so
@@ -37,7 +40,7 @@ from .h1_parsers import (
     make_parser,
 )
 
-__all__ = ["NEED_DATA", "Data", "EndOfMessage", "H1Connection", "Response", "Upgrade"]
+__all__ = ["NEED_DATA", "Data", "EndOfMessage", "H1Connection", "NeedData", "Response", "Upgrade"]
 
 # Sending states. IDLE: no request in progress; BODY: the head is written, the body may follow
 # (`_remaining` is the Content-Length still owed, or _CHUNKED); SENT: the request is complete.

@@ -7,7 +7,8 @@ Both turn received bytes into the events of `h1.py` (`Response`, `Data`, `EndOfM
 `Upgrade`) appended to a deque owned by the `H1Connection`, and both implement the same framing
 rules, which are the client's decisions, not the parser library's:
 
-* the request method matters: a response to HEAD has no body whatever its headers say;
+* the request method matters: a response to HEAD has no body whatever its headers say (llhttp
+  cannot be told so: `H1Connection` hands HEAD cycles to a `PythonParser`);
 * 1xx interim responses are skipped, except 101, which ends HTTP/1.1 on the connection: it
   yields `Response` then `Upgrade(bytes after the head)`; a 101 must carry `Upgrade` and
   `Connection: upgrade`;
@@ -190,37 +191,37 @@ def check_upgrade(headers: Headers) -> None:
         )
 
 
-def body_framing(headers: Headers) -> int | None:
-    """The framing of a response that may have a body: its Content-Length, -1 for chunked, or
-    None when the body runs until the server closes the connection. Raises on ambiguity."""
+def head_framing(headers: Headers) -> tuple[int | None, bool]:
+    """What the framing headers of a response say, in one pass: the body's Content-Length, -1
+    for chunked, or None when the body runs until the server closes the connection; and
+    whether `Connection` says `close`. Raises on ambiguous framing."""
     length: int | None = None
     chunked: bool | None = None
+    close = False
     for key, value in headers:
         size = len(key)
         if size == 14 and key.lower() == b"content-length":
             if length is not None:
                 raise RemoteProtocolError("Response has more than one Content-Length header.")
             stripped = value.strip(b" \t")
-            if not _LENGTH_RE.fullmatch(stripped):
+            # (Bounded before int(): a huge digit string is an error, not a slow conversion.)
+            if not _LENGTH_RE.fullmatch(stripped) or len(stripped.lstrip(b"0")) > 20:
                 raise RemoteProtocolError(f"Response has an invalid Content-Length: {value!r}.")
             length = int(stripped)
-            if length >= 1 << 64:
+            if length >= 1 << 64:  # llhttp's limit
                 raise RemoteProtocolError(f"Response has an invalid Content-Length: {value!r}.")
         elif size == 17 and key.lower() == b"transfer-encoding":
             # Like llhttp: only the last coding of the last field decides.
             chunked = _tokens(value)[-1] == b"chunked"
+        elif size == 10 and key.lower() == b"connection":
+            close = close or b"close" in _tokens(value)
     if chunked is not None:
         if length is not None:
             raise RemoteProtocolError(
                 "Response has both Content-Length and Transfer-Encoding headers."
             )
-        return -1 if chunked else None
-    return length
-
-
-def response_keep_alive(http_version: bytes, headers: Headers) -> bool:
-    """h11's rule: HTTP/1.1 and no `Connection: close`. (Body framing is checked separately.)"""
-    return http_version == HTTP_11 and not _has_token(headers, b"connection", b"close")
+        return (-1 if chunked else None), close
+    return length, close
 
 
 def incomplete_body_error(framing: int | None, received: int) -> RemoteProtocolError:
@@ -385,7 +386,7 @@ class HttptoolsParser:
     def feed_eof(self) -> None:
         state = self.state
         if state == BODY:
-            framing = body_framing(self._head)
+            framing = head_framing(self._head)[0]
             if framing is None:
                 self._events.append(END_OF_MESSAGE)
                 self.state = DONE
@@ -482,16 +483,27 @@ class HttptoolsParser:
 # ---------------------------------------------------------------------------------------------
 # Pure Python
 
-_STATUS_LINE_RE = re.compile(rb"HTTP/1\.([01]) ([0-9]{3})(?: ([^\r\n]*))?")
-_FIELD_RE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([\t\x20-\x7e\x80-\xff]*)")
+_STATUS_LINE_RE = re.compile(rb"HTTP/1\.([01]) ([0-9]{3})(?: ([^\r\n]*))?\r?\n")
+# A header field line, at a line start: a token, then a value of visible ASCII and obs-text
+# runs separated by SP/HTAB, without the whitespace around it; the line ends with CRLF or LF.
+# No two parts of the pattern can match the same bytes, so matching stays linear even on
+# hostile input (no catastrophic backtracking).
+_FIELD_RE = re.compile(
+    rb"^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*"
+    rb"(?:([\x21-\x7e\x80-\xff]+(?:[ \t]+[\x21-\x7e\x80-\xff]+)*)[ \t]*)?\r?\n",
+    re.MULTILINE,
+)
+_TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_QUOTED = rb'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
+# A chunk size line: the size, spaces (tolerated, as by llhttp with the leniency), extensions;
+# like llhttp, the line may end with a bare LF only after an extension.
 _CHUNK_LINE_RE = re.compile(
-    rb"([0-9A-Fa-f]+)[ \t]*"  # size, then spaces (tolerated, as by llhttp with the leniency)
-    rb'(?:;[!#$%&\'*+\-.^_`|~0-9A-Za-z]+(?:=(?:[!#$%&\'*+\-.^_`|~0-9A-Za-z]+|"[^"\r\n]*"))?)*'
+    rb"([0-9A-Fa-f]+)[ \t]*(?:\r\n|(?:;%b(?:=(?:%b|%b))?)+\r?\n)" % (_TOKEN, _TOKEN, _QUOTED)
 )
 
 
 class PythonParser:
-    """A pure-Python parser with the same behaviour as `HttptoolsParser` (2-3x slower).
+    """A pure-Python parser with the same behaviour as `HttptoolsParser` (about 3x slower).
 
     Received bytes accumulate in one bytearray (deleting consumed bytes from its front is
     O(1) in CPython), searched only where they have not been searched yet; body bytes that
@@ -609,15 +621,11 @@ class PythonParser:
     def _find_blank_line(self, start: int) -> int:
         """The end of the first blank line (CRLF CRLF, or LF-only variants), or -1."""
         buffer = self._buffer
-        position = buffer.find(b"\n", start)
-        while position != -1:
-            following = position + 1
-            if buffer.startswith(b"\n", following):
-                return following + 1
-            if buffer.startswith(b"\r\n", following):
-                return following + 2
-            position = buffer.find(b"\n", following)
-        return -1
+        crlf = buffer.find(b"\n\r\n", start)
+        lf = buffer.find(b"\n\n", start, None if crlf == -1 else crlf + 1)
+        if lf != -1:
+            return lf + 2
+        return -1 if crlf == -1 else crlf + 3
 
     def _parse_head(self) -> bool:
         buffer = self._buffer
@@ -628,13 +636,13 @@ class PythonParser:
         head = self._take_block(self.max_header_count + 1)
         if head is None:
             return False
-        lines = _split_lines(head)
-        match = _STATUS_LINE_RE.fullmatch(lines[0])
+        match = _STATUS_LINE_RE.match(head)
         if match is None:
-            raise RemoteProtocolError(f"Invalid HTTP response: bad status line {lines[0]!r}.")
-        headers = _parse_fields(lines[1:], self.max_header_count)
+            status_line = head.split(b"\n", 1)[0]
+            raise RemoteProtocolError(f"Invalid HTTP response: bad status line {status_line!r}.")
+        headers = _parse_fields(head, match.end(), self.max_header_count)
         # Validate the framing headers even when there is no body, as llhttp does.
-        framing = body_framing(headers)
+        framing, close = head_framing(headers)
         http_version = HTTP_11 if match.group(1) == b"1" else HTTP_10
         status_code = int(match.group(2))
         reason = match.group(3) or b""
@@ -647,7 +655,8 @@ class PythonParser:
                 self.state = UPGRADE
             return True  # other 1xx: skipped
         self._events.append(Response(status_code, reason, headers, http_version))
-        keep_alive = response_keep_alive(http_version, headers)
+        # h11's rule: an HTTP/1.0 response is never kept alive.
+        keep_alive = http_version is HTTP_11 and not close
         if self.head_request or status_code == 204 or status_code == 304:
             self._events.append(END_OF_MESSAGE)
             self.state = DONE
@@ -673,8 +682,8 @@ class PythonParser:
         buffer = self._buffer
         chunk_state = self._chunk_state
         if chunk_state == 0:
-            end = buffer.find(b"\r\n")
-            if end == -1:
+            end = buffer.find(b"\n") + 1
+            if not end:
                 if len(buffer) > self.max_head_size:
                     raise RemoteProtocolError("Invalid HTTP response: chunk size line too long.")
                 return False
@@ -684,7 +693,7 @@ class PythonParser:
             size = match.group(1).lstrip(b"0")  # copied before the buffer changes under it
             if len(size) > 16:
                 raise RemoteProtocolError("Invalid HTTP response: chunk size too large.")
-            del buffer[: end + 2]
+            del buffer[:end]
             self._remaining = int(size or b"0", 16)
             self._chunk_state = 1 if self._remaining else 3
         elif chunk_state == 1:
@@ -716,7 +725,7 @@ class PythonParser:
             block = self._take_block(self.max_header_count)
             if block is None:
                 return False
-            trailers = _parse_fields(_split_lines(block), self.max_header_count)
+            trailers = _parse_fields(block, 0, self.max_header_count)
         self._events.append(EndOfMessage(trailers) if trailers else END_OF_MESSAGE)
         self.state = DONE
         return True
@@ -744,29 +753,18 @@ class PythonParser:
         return block
 
 
-def _split_lines(head: bytes) -> list[bytes]:
-    """The lines of a head ending with a blank line, CRLF or LF-only; a bare CR is an error."""
-    lines = head.split(b"\n")
-    del lines[-2:]  # the blank line and what follows its LF (nothing)
-    for index, line in enumerate(lines):
-        if line.endswith(b"\r"):
-            line = lines[index] = line[:-1]
-        if b"\r" in line:
-            raise RemoteProtocolError("Invalid HTTP response: bare CR in the head.")
-    return lines
-
-
-def _parse_fields(lines: list[bytes], max_count: int) -> Headers:
-    """Header (or trailer) fields; obs-fold and control bytes in values are errors."""
-    if len(lines) > max_count:
+def _parse_fields(block: bytes, start: int, max_count: int) -> Headers:
+    """The header (or trailer) fields in `block[start:]`, which ends with the blank line.
+    Obs-fold lines, bare CRs and control bytes in values are errors."""
+    fields: Headers = _FIELD_RE.findall(block, start)
+    # Each valid line matched once; any line that did not is invalid.
+    if len(fields) != block.count(b"\n", start) - 1:
+        for line in block[start:].splitlines(keepends=True)[:-1]:
+            if not _FIELD_RE.fullmatch(line):
+                raise RemoteProtocolError(f"Invalid HTTP response: bad header line {line!r}.")
+        raise RemoteProtocolError("Invalid HTTP response: bad line ending in the head.")
+    if len(fields) > max_count:
         raise _too_many_fields(max_count)
-    fields: Headers = []
-    for line in lines:
-        match = _FIELD_RE.fullmatch(line)
-        if match is None:
-            raise RemoteProtocolError(f"Invalid HTTP response: bad header line {line!r}.")
-        name, value = match.groups()
-        fields.append((name, value.rstrip(b" \t")))
     return fields
 
 

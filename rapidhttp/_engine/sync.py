@@ -51,9 +51,11 @@ from .exchange import (
     timeouts_of,
 )
 from .h1 import NEED_DATA, Data, EndOfMessage, H1Connection, Upgrade
+from .h2 import RetryableStreamError, may_speak_h2
+from .h2_sync import H2SyncConnection, connect_h2
 from .pool import ConnectionPool, Slot
 from .proxy import ConnectHandshake, Socks5Handshake
-from .tls import TLSInTLS, TLSSessions
+from .tls import TLSSessions, TLSStream
 
 if typing.TYPE_CHECKING:  # pragma: no cover
     from .._models import Request, Response
@@ -85,10 +87,10 @@ def _timeval(timeout: float | None) -> bytes:
 class SyncConnection:
     """One HTTP/1.1 connection on a blocking socket (TCP, TLS, TLS-in-TLS or Unix socket).
 
-    Timeouts on plain sockets are kernel timeouts (SO_RCVTIMEO / SO_SNDTIMEO) on a socket left
-    in blocking mode: a Python-level socket timeout makes CPython poll() before every send and
-    recv, two extra syscalls per request; the kernel timeout costs nothing until it changes.
-    TLS sockets keep Python timeouts (SSLSocket retries a timed-out kernel read forever).
+    Timeouts are kernel timeouts (SO_RCVTIMEO / SO_SNDTIMEO) on a socket left in blocking mode:
+    a Python-level socket timeout makes CPython poll() before every send and recv, two extra
+    syscalls per request; the kernel timeout costs nothing until it changes. TLS runs in memory
+    on top of the same socket (`tls.TLSStream`), so it gets the same timeouts.
 
     It is also the response's ``network_stream`` extension: `read`, `write`, `close` and
     `get_extra_info` as httpcore's network streams offer them.
@@ -117,7 +119,9 @@ class SyncConnection:
         self.received = False  # any byte of the current response received
         self._buffer = bytearray(BUFFER_SIZE)
         self._view = memoryview(self._buffer)
-        self._kernel_timeouts = _KERNEL_TIMEOUTS and sock.__class__ is socket.socket
+        plain = sock.__class__ is socket.socket
+        raw = sock if plain else sock.raw_socket  # under TLS (even TLS in TLS): the TCP socket
+        self._kernel_timeouts = _KERNEL_TIMEOUTS and raw.__class__ is socket.socket
         if self._kernel_timeouts:
             sock.settimeout(None)  # blocking; the kernel enforces the timeouts
         # The timeouts in force, as last set (_UNSET: unknown, set at first use).
@@ -126,7 +130,7 @@ class SyncConnection:
         self._poll: typing.Any = None
         self._pending = getattr(sock, "pending", None)
         self._closed = False
-        self._session_saved = sock.__class__ is socket.socket  # plain TCP: no TLS session
+        self._session_saved = plain  # plain TCP: no TLS session to keep
 
     # ------------------------------------------------------------------ request path
 
@@ -208,8 +212,6 @@ class SyncConnection:
     def get_extra_info(self, name: str) -> typing.Any:
         sock = self.sock
         if name == "ssl_object":
-            if isinstance(sock, ssl.SSLSocket):
-                return sock._sslobj  # type: ignore[attr-defined]
             return getattr(sock, "ssl_object", None)
         if name == "client_addr":
             return sock.getsockname()
@@ -379,24 +381,36 @@ class SyncEngine:
             conn: SyncConnection | None = None
             try:
                 conn = lease.slot.conn
+                if conn.__class__ is H2SyncConnection:  # a multiplexed connection: a stream
+                    return conn.handle(self, lease, prepared, request, timeouts)  # type: ignore[union-attr]
                 if conn is not None and (retried or not conn.is_reusable()):
                     # Dead (or, when retrying, suspect): connect afresh into the same slot.
                     conn.close()
                     conn = lease.slot.conn = None
                 if conn is None:
-                    conn = lease.slot.conn = self._connect(route, request, timeouts[0])
+                    if may_speak_h2(self.config, route):
+                        opened = connect_h2(self, lease, route, prepared, request, timeouts)
+                        if opened is None:
+                            continue  # another request opened a connection here: share it
+                        if opened.__class__ is not SyncConnection:
+                            return typing.cast("Response", opened)  # from a new HTTP/2 connection
+                        conn = typing.cast(SyncConnection, opened)
+                    else:
+                        conn = lease.slot.conn = self._connect(route, request, timeouts[0])
                 else:
                     reused = True
                 lease.conn = conn
                 return self._exchange(lease, conn, prepared, request, timeouts)
             except (ReadError, WriteError, RemoteProtocolError) as exc:
                 self.release(lease, False)
-                if (
+                if not retried and (
                     reused
-                    and not retried
                     and conn is not None
                     and not conn.received
                     and retry_is_safe(request)
+                    # An HTTP/2 stream the server did not process (GOAWAY, REFUSED_STREAM).
+                    or isinstance(exc, RetryableStreamError)
+                    and request_body(request) is not None
                 ):
                     # The server closed this idle keep-alive connection as we reused it.
                     retried = True
@@ -715,11 +729,9 @@ class SyncEngine:
         sock.settimeout(timeout)
         try:
             try:
-                if isinstance(sock, ssl.SSLSocket):
-                    tls: typing.Any = TLSInTLS(sock, context, hostname, session)
-                    tls.do_handshake()
-                    return tls
-                return context.wrap_socket(sock, server_hostname=hostname, session=session)
+                tls = TLSStream(sock, context, hostname, session)  # over TCP, or TLS in TLS
+                tls.do_handshake()
+                return tls
             except ValueError:
                 if session is None:
                     raise

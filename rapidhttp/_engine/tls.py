@@ -6,10 +6,13 @@ per process (it costs ~15 ms to build), with ALPN set once. This module adds:
 
 - `TLSSessions`: per-origin TLS session reuse. A resumed handshake skips the certificate chain
   work on TLS 1.2 and saves a round trip; the last session seen per origin is offered again.
-- `TLSInTLS`: TLS to an origin *through* a TLS connection to an https proxy. `ssl.SSLSocket`
-  cannot wrap another SSLSocket, so the inner TLS runs on an `SSLObject` over memory BIOs and
-  the ciphertext travels through the outer socket. It offers the subset of the socket API the
-  driver uses.
+- `TLSStream`: TLS on an `ssl.SSLObject` over memory BIOs, on top of a plain socket or of
+  another `TLSStream` (TLS to an origin through an https proxy: TLS in TLS, which
+  `ssl.SSLSocket` cannot do). On a plain socket it is also cheaper than `SSLSocket`: the socket
+  stays in blocking mode with kernel timeouts (see `sync.SyncConnection`), where an `SSLSocket`
+  with a timeout makes CPython poll() before every write and after every empty read, three
+  extra syscalls per request; and a kernel timeout also bounds a server stalling in the middle
+  of a TLS record. It offers the subset of the socket API the driver uses.
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ import ssl
 import threading
 import typing
 
-__all__ = ["TLSInTLS", "TLSSessions"]
+__all__ = ["TLSSessions", "TLSStream"]
 
 READ_SIZE = 65536
+WRITE_SIZE = 262144  # plaintext encrypted per step: bounds the ciphertext held in memory
 
 
 class TLSSessions:
@@ -47,87 +51,101 @@ class TLSSessions:
         self._sessions.pop(key, None)
 
 
-class TLSInTLS:
-    """TLS over an already encrypted socket (see the module docstring)."""
+class TLSStream:
+    """TLS over `transport`: a connected socket, or another TLSStream (see the module
+    docstring). Call `do_handshake()` before anything else."""
 
     def __init__(
         self,
-        outer: ssl.SSLSocket,
+        transport: typing.Any,
         context: ssl.SSLContext,
         server_hostname: str,
         session: ssl.SSLSession | None = None,
     ) -> None:
-        self._outer = outer
+        self._transport = transport
         self._incoming = ssl.MemoryBIO()
         self._outgoing = ssl.MemoryBIO()
         self.ssl_object = context.wrap_bio(
             self._incoming, self._outgoing, server_hostname=server_hostname, session=session
         )
 
-    def _run(self, operation: typing.Callable[..., typing.Any], *args: typing.Any) -> typing.Any:
-        """Run an SSLObject operation, moving ciphertext through the outer socket as needed."""
-        while True:
-            try:
-                result = operation(*args)
-            except ssl.SSLWantReadError:
-                self._flush()
-                data = self._outer.recv(READ_SIZE)
-                if data:
-                    self._incoming.write(data)
-                else:
-                    self._incoming.write_eof()
-                continue
-            self._flush()
-            return result
+    def _fill(self) -> None:
+        """One read from the transport into the TLS engine (EOF included)."""
+        data = self._transport.recv(READ_SIZE)
+        if data:
+            self._incoming.write(data)
+        else:
+            self._incoming.write_eof()
 
     def _flush(self) -> None:
-        data = self._outgoing.read()
-        if data:
-            self._outer.sendall(data)
+        if self._outgoing.pending:
+            self._transport.sendall(self._outgoing.read())
 
     def do_handshake(self) -> None:
-        self._run(self.ssl_object.do_handshake)
+        while True:
+            try:
+                self.ssl_object.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self._flush()
+                self._fill()
+        self._flush()
 
     def sendall(self, data: bytes | memoryview) -> None:
         view = memoryview(data)
+        write = self.ssl_object.write
         while view:
-            sent = self._run(self.ssl_object.write, view)
-            view = view[sent:]
+            # A memory BIO takes everything at once: only a renegotiation could interrupt.
+            view = view[write(view[:WRITE_SIZE]) :]
+            self._flush()
 
-    def recv_into(self, buffer: memoryview | bytearray) -> int:
-        try:
-            return typing.cast(int, self._run(self.ssl_object.read, len(buffer), buffer))
-        except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
-            return 0  # a clean or ragged close, like SSLSocket(suppress_ragged_eofs=True)
+    def recv_into(self, buffer: memoryview | bytearray, nbytes: int = 0) -> int:
+        ssl_object = self.ssl_object
+        if not ssl_object.pending() and not self._incoming.pending:
+            self._fill()  # the common case: nothing buffered, so read first, no exception
+        while True:
+            try:
+                count = typing.cast(int, ssl_object.read(nbytes or len(buffer), buffer))
+                break
+            except ssl.SSLWantReadError:
+                self._flush()
+                self._fill()
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                return 0  # a clean or ragged close, like SSLSocket(suppress_ragged_eofs=True)
+        self._flush()  # e.g. a key update answered while reading
+        return count
 
     def recv(self, size: int) -> bytes:
-        try:
-            return typing.cast(bytes, self._run(self.ssl_object.read, size))
-        except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
-            return b""
+        buffer = bytearray(size)
+        return bytes(buffer[: self.recv_into(buffer)])
 
     def pending(self) -> int:
-        return self.ssl_object.pending()
+        """Bytes received but not read yet (decrypted, or still encrypted)."""
+        return self.ssl_object.pending() + self._incoming.pending
 
     @property
     def session(self) -> ssl.SSLSession | None:
         return self.ssl_object.session
 
-    def settimeout(self, timeout: float | None) -> None:
-        self._outer.settimeout(timeout)
-
-    def fileno(self) -> int:
-        return self._outer.fileno()
-
-    def getpeername(self) -> typing.Any:
-        return self._outer.getpeername()
-
-    def getsockname(self) -> typing.Any:
-        return self._outer.getsockname()
-
     @property
     def raw_socket(self) -> socket.socket:
-        return self._outer
+        transport = self._transport
+        return typing.cast(socket.socket, getattr(transport, "raw_socket", transport))
+
+    def settimeout(self, timeout: float | None) -> None:
+        self._transport.settimeout(timeout)
+
+    def setsockopt(self, *args: typing.Any) -> None:
+        self._transport.setsockopt(*args)
+
+    def fileno(self) -> int:
+        return typing.cast(int, self._transport.fileno())
+
+    def getpeername(self) -> typing.Any:
+        return self._transport.getpeername()
+
+    def getsockname(self) -> typing.Any:
+        return self._transport.getsockname()
 
     def close(self) -> None:
-        self._outer.close()
+        self._transport.close()

@@ -64,7 +64,7 @@ class TrioConnection:
         self._tls = isinstance(stream, trio.SSLStream)
         self._buffer = memoryview(bytearray(BUFFER_SIZE))
         self._closed = False
-        self._leftover = b""  # received after a 101 head, for `read`
+        self._leftover = b""  # received but not yet read (after a 101 head, or past max_bytes)
 
     def is_reusable(self) -> bool:
         if self._closed:
@@ -128,11 +128,17 @@ class TrioConnection:
         except _BROKEN as exc:
             raise ReadError(f"Connection to {self.peer} broke while reading the response: {exc}")
 
-    async def read_raw(self, timeout: float | None) -> bytes:
-        """Bytes received outside HTTP/1.1 (a proxy handshake); b"" at EOF."""
-        with trio.move_on_after(math.inf if timeout is None else timeout):
-            return bytes(await self._receive())
-        raise ReadTimeout(f"Timed out after {timeout} s waiting for the proxy at {self.peer}")
+    async def read_raw(self, timeout: float | None, max_bytes: int = BUFFER_SIZE) -> bytes:
+        """Up to `max_bytes` received outside HTTP/1.1 (proxy handshake, after a 101);
+        b"" at EOF."""
+        data = self._leftover
+        if not data:
+            with trio.move_on_after(math.inf if timeout is None else timeout) as scope:
+                data = bytes(await self._receive())
+            if scope.cancelled_caught:
+                raise ReadTimeout(f"Timed out after {timeout} s waiting for data from {self.peer}")
+        self._leftover = data[max_bytes:]
+        return data[:max_bytes]
 
     def end_raw(self) -> None:
         """The handshake is over (reads are never buffered here, so nothing to do)."""
@@ -144,10 +150,7 @@ class TrioConnection:
         self._leftover = data
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        if self._leftover:
-            data, self._leftover = self._leftover[:max_bytes], self._leftover[max_bytes:]
-            return data
-        return await self.read_raw(timeout)
+        return await self.read_raw(timeout, max_bytes)
 
     async def aclose(self) -> None:
         self.close()

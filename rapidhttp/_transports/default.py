@@ -19,6 +19,7 @@ from types import TracebackType
 from .._config import DEFAULT_LIMITS, Limits, Proxy, shared_ssl_context
 from .._engine.aio import AsyncEngine
 from .._engine.exchange import EngineConfig
+from .._engine.h2 import require_h2
 from .._engine.proxy import ProxyConfig, _import_socksio
 from .._engine.sync import SyncEngine
 from .._urls import URL
@@ -52,13 +53,19 @@ def engine_config(
     local_address: str | None = None,
     retries: int = 0,
     socket_options: typing.Iterable[SOCKET_OPTION] | None = None,
+    *,
+    speaks_h2: bool = False,
 ) -> EngineConfig:
     """The constructor logic shared by `HTTPTransport` and `AsyncHTTPTransport`."""
+    if http2:
+        require_h2()
     if isinstance(proxy, (str, URL)):
         proxy = Proxy(url=proxy)
-    # ALPN offers "http/1.1" only until the engine speaks HTTP/2: a server choosing h2 must
-    # not be able to pick a protocol we cannot talk.
-    ssl_context = shared_ssl_context(verify=verify, cert=cert, trust_env=trust_env)
+    # ALPN offers "h2" only where the driver speaks HTTP/2 (`speaks_h2`): a server choosing
+    # h2 must not be able to pick a protocol we cannot talk.
+    ssl_context = shared_ssl_context(
+        verify=verify, cert=cert, trust_env=trust_env, http2=http2 and speaks_h2
+    )
     proxy_config = None
     if proxy is not None:
         scheme = proxy.url.scheme
@@ -118,6 +125,7 @@ class HTTPTransport(BaseTransport):
             local_address=local_address,
             retries=retries,
             socket_options=socket_options,
+            speaks_h2=True,
         )
         self._engine = SyncEngine(config)
         # Bound once: the client calls handle_request for every request.
@@ -171,6 +179,7 @@ class AsyncHTTPTransport(AsyncBaseTransport):
             local_address=local_address,
             retries=retries,
             socket_options=socket_options,
+            speaks_h2=True,
         )
         self._engine = AsyncEngine(config)
         # Bound once: the client calls handle_async_request for every request.

@@ -137,7 +137,12 @@ def close_on_second_request(sock: socket.socket) -> None:
 def srv() -> types.ModuleType:
     """This module, for its helpers (`read_request`, `keep_alive_handler`, `OK_RESPONSE`...):
     test modules cannot import a conftest by name."""
-    return sys.modules[__name__]
+    return _THIS_MODULE
+
+
+# Taken at import: every conftest.py is a module named "conftest", so by the time a test runs,
+# sys.modules["conftest"] may be another directory's conftest.
+_THIS_MODULE = sys.modules[__name__]
 
 
 @pytest.fixture

@@ -226,6 +226,7 @@ async def test_connect_retries(raw_server: typing.Any, srv: typing.Any) -> None:
         "connection.connect_tcp.started",
         "connection.connect_tcp.failed",
         "connection.retry.started",
+        "connection.retry.complete",
         "connection.connect_tcp.started",
         "connection.connect_tcp.failed",
     ]
@@ -449,14 +450,29 @@ async def test_pool_waiters_are_served_in_turn(raw_server: typing.Any, srv: typi
 
 
 @pytest.mark.anyio
-async def test_closed_transport_refuses_requests(raw_server: typing.Any, srv: typing.Any) -> None:
+async def test_transport_is_usable_after_aclose(raw_server: typing.Any, srv: typing.Any) -> None:
+    import anyio
+
     server = raw_server(srv.keep_alive_handler())
-    transport = rapidhttp.AsyncHTTPTransport()
-    await get(transport, server.url)
+    limits = rapidhttp.Limits(max_connections=1)
+    transport = rapidhttp.AsyncHTTPTransport(limits=limits)
+    held = await transport.handle_async_request(rapidhttp.Request("GET", server.url))
+    old_pool = engine_of(transport).pool
+    results: list[bytes] = []
+
+    async def waiting() -> None:  # queued on the full pool when aclose() comes
+        results.append((await get(transport, server.url))[1])
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(waiting)
+        await anyio.sleep(0.05)
+        await transport.aclose()  # as httpcore: idle connections close, the transport lives on
+    await held.aclose()  # released into the old, closed pool: its connection is closed
+    assert results == [b"hello"]  # the waiter started over on the new pool
+    assert old_pool.total == 0
+    assert (await get(transport, server.url))[1] == b"hello"
     await transport.aclose()
     assert engine_of(transport).pool.total == 0
-    with pytest.raises(RuntimeError, match="closed"):
-        await get(transport, server.url)
 
 
 # --------------------------------------------------------------------------- cancellation
@@ -844,6 +860,54 @@ async def test_101_hands_the_connection_over(raw_server: typing.Any, srv: typing
         assert await stream.read(4) == b"welc"
         assert await stream.read(100) == b"ome"
         await stream.write(b"ping")
-        assert await stream.read(100, timeout=5.0) == b"PING"
+        assert await stream.read(2, timeout=5.0) == b"PI"  # never more than asked
+        assert await stream.read(100, timeout=5.0) == b"NG"
         await stream.aclose()
         await response.aclose()
+
+
+def test_asyncio_task_cancel_and_wait_for(raw_server: typing.Any, srv: typing.Any) -> None:
+    import asyncio
+    import random
+
+    server = raw_server(jittery_handler(srv))
+    rnd = random.Random(99)
+
+    async def main() -> None:
+        limits = rapidhttp.Limits(max_connections=4)
+        async with rapidhttp.AsyncHTTPTransport(limits=limits) as transport:
+            loop = asyncio.get_running_loop()
+            tasks = [asyncio.create_task(get(transport, server.url)) for _ in range(60)]
+            for task in tasks:
+                loop.call_later(rnd.random() * 0.05, task.cancel)
+            timed = [
+                asyncio.wait_for(get(transport, server.url), rnd.random() * 0.02)
+                for _ in range(30)
+            ]
+            results = await asyncio.gather(*tasks, *timed, return_exceptions=True)
+            assert all(
+                isinstance(result, (asyncio.CancelledError, asyncio.TimeoutError))
+                or result[1] == b"helloworld"
+                for result in results
+            )
+            assert any(isinstance(result, asyncio.CancelledError) for result in results)
+            assert_pool_quiet(transport)
+            assert (await get(transport, server.url))[1] == b"helloworld"
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
+@pytest.mark.anyio
+async def test_keepalive_expiry(raw_server: typing.Any, srv: typing.Any) -> None:
+    import anyio
+
+    server = raw_server(srv.keep_alive_handler())
+    limits = rapidhttp.Limits(keepalive_expiry=0.05)
+    async with rapidhttp.AsyncHTTPTransport(limits=limits) as transport:
+        await get(transport, server.url)
+        await get(transport, server.url)
+        assert server.connections == 1
+        await anyio.sleep(0.1)
+        await get(transport, server.url)
+        assert server.connections == 2  # the expired connection was closed, not reused
+        assert engine_of(transport).pool.total == 1

@@ -6,6 +6,7 @@ parsing. Every receive-side test runs against both parsers (httptools and pure P
 from __future__ import annotations
 
 import socket
+import sys
 import typing
 
 import pytest
@@ -15,6 +16,7 @@ from rapidhttp._engine.h1 import (
     Data,
     EndOfMessage,
     H1Connection,
+    NeedData,
     Response,
     Upgrade,
 )
@@ -38,7 +40,7 @@ def connection(parser: str, method: bytes = b"GET", **kwargs: typing.Any) -> H1C
 
 def drain(conn: H1Connection) -> list[Event]:
     events = []
-    while (event := conn.next_event()) is not NEED_DATA:
+    while not isinstance(event := conn.next_event(), NeedData):
         events.append(event)
     return events
 
@@ -177,6 +179,17 @@ def test_default_parser_is_httptools() -> None:
     assert isinstance(H1Connection()._parser, HttptoolsParser)
 
 
+def test_pure_python_fallback_without_httptools(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rapidhttp._engine.h1_parsers import PythonParser
+
+    monkeypatch.setitem(sys.modules, "httptools", None)  # as on PyPy: the import fails
+    conn = H1Connection()
+    assert isinstance(conn._parser, PythonParser)
+    conn.send_head(b"GET", b"/", [])
+    conn.send_end()
+    assert receive(conn, SIMPLE) == SIMPLE_EVENTS
+
+
 # --------------------------------------------------------------------------- receiving
 
 
@@ -248,6 +261,31 @@ def test_chunked_response_with_extensions_and_trailers(parser: str, split: int |
         EndOfMessage([(b"Checksum", b"abc"), (b"X-Other", b"1")]),
     ]
     assert conn.keep_alive
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        b"3;a\nabc\r\n",  # a bare LF is tolerated after an extension (as llhttp does)
+        b'3;a="x\\"y";b=c\r\nabc\r\n',
+        b"003 \r\nabc\r\n",
+        b"3\t\r\nabc\r\n",
+    ],
+)
+def test_chunk_size_line_variants(parser: str, chunk: bytes) -> None:
+    conn = connection(parser)
+    data = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk + b"0\r\n\r\n"
+    assert receive(conn, data)[1:] == [Data(b"abc"), EndOfMessage([])]
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [b"3\nabc\r\n", b"3;\r\nabc\r\n", b"3; a\r\nabc\r\n", b'3;a="\x01"\r\nabc\r\n', b"-3\r\n"],
+)
+def test_bad_chunk_size_lines(parser: str, chunk: bytes) -> None:
+    conn = connection(parser)
+    with pytest.raises(RemoteProtocolError, match="Invalid HTTP response"):
+        conn.receive_data(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk)
 
 
 def test_chunked_response_without_trailers(parser: str) -> None:
@@ -471,6 +509,32 @@ def test_reason_phrase_bytes(parser: str) -> None:
     assert events[0].reason_phrase == b"\xe7a va\x01 "  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"HTTP/1.1 200 OK\nContent-Length: 2\n\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\n\r\n",
+        b"HTTP/1.1 200 OK\nContent-Length: 2\r\n\n",
+        b"\r\n\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n",
+    ],
+)
+@pytest.mark.parametrize("split", [None, 1])
+def test_mixed_line_endings(parser: str, head: bytes, split: int | None) -> None:
+    conn = connection(parser)
+    events = receive(conn, head + b"ok", split=split)
+    assert events == [
+        Response(200, b"OK", [(b"Content-Length", b"2")], b"HTTP/1.1"),
+        Data(b"ok"),
+        EndOfMessage([]),
+    ]
+
+
+def test_largest_content_length(parser: str) -> None:
+    conn = connection(parser)
+    events = receive(conn, b"HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551615\r\n\r\nab")
+    assert events[1:] == [Data(b"ab")]
+
+
 def test_lf_only_line_endings_in_the_head(parser: str) -> None:
     conn = connection(parser)
     data = b"HTTP/1.1 200 OK\nContent-Length: 2\nX: y\n\nok"
@@ -614,6 +678,8 @@ def test_eof_after_response_is_harmless(parser: str) -> None:
         b"HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n",
         b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551616\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n",
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n",

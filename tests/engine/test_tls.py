@@ -224,3 +224,27 @@ def test_http2_flag_still_speaks_http11(
         assert response.extensions["http_version"] == b"HTTP/1.1"
         ssl_object = response.extensions["network_stream"].get_extra_info("ssl_object")
         assert ssl_object.selected_alpn_protocol() in (None, "http/1.1")
+
+
+def test_tls_read_timeout(
+    raw_server: typing.Any,
+    server_ssl_context: ssl.SSLContext,
+    client_ssl_context: ssl.SSLContext,
+    srv: typing.Any,
+) -> None:
+    stop = threading.Event()
+
+    def handler(sock: ssl.SSLSocket) -> None:
+        srv.read_request(sock)
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf")
+        stop.wait(5)
+
+    server = raw_server(handler, tls=server_ssl_context)
+    with HTTPTransport(verify=client_ssl_context) as transport:
+        with pytest.raises(rapidhttp.ReadTimeout) as info:
+            get(transport, server.url, timeout=0.2)
+        stop.set()
+        assert transport._engine.pool.total == 0
+    assert str(info.value) == (
+        f"Timed out after 0.2 s waiting for the response from 127.0.0.1:{server.port}"
+    )

@@ -254,3 +254,9 @@ def test_line_decoder(chunks: list[str], expected: list[str]) -> None:
     decoder = LineDecoder()
     lines = [line for chunk in chunks for line in decoder.decode(chunk)]
     assert lines + decoder.flush() == expected
+
+
+def test_gzip_with_thousands_of_members() -> None:
+    member = gzip.compress(b"x")
+    body = member * 5000  # all in one chunk: must not recurse per member
+    assert response("gzip", body).content == b"x" * 5000

@@ -189,7 +189,9 @@ def test_invalid_punycode_host_is_shown_as_written() -> None:
     [
         ("https://example.com:abc/", "Invalid port: 'abc'"),
         ("https://example.com:+80/", "Invalid port: '+80'"),
-        ("https://example.com:65536/", "Invalid port: '65536'"),
+        ("https://example.com:-1/", "Invalid port: '-1'"),
+        ("https://example.com: 80/", "Invalid port: ' 80'"),
+        ("https://example.com:" + "9" * 5000, "Invalid port: '" + "9" * 5000 + "'"),
         ("https://example.com:8_0/", "Invalid port: '8_0'"),
         ("https://999.999.999.999/", "Invalid IPv4 address: '999.999.999.999'"),
         ("https://[2001]/", "Invalid IPv6 address: '[2001]'"),
@@ -339,6 +341,11 @@ def test_url_from_components() -> None:
 def test_copy_with(kwargs: dict[str, typing.Any], expected: str) -> None:
     url = rapidhttp.URL("https://www.example.com/")
     assert str(url.copy_with(**kwargs)) == expected
+
+
+def test_out_of_range_port_is_left_to_connect() -> None:
+    # httpx's own suite builds `copy_with(port=123456)` and expects ConnectError on use.
+    assert rapidhttp.URL("http://127.0.0.1/").copy_with(port=123456).port == 123456
 
 
 def test_copy_with_keeps_canonical_components() -> None:

@@ -1,0 +1,473 @@
+"""
+HTTP/2 for the async drivers (asyncio and trio alike): many tasks' streams on one connection.
+
+The connection is the driver's own (`aio.AioConnection` or `trio_driver.TrioConnection`) in raw
+mode (`read_raw`/`write`); the HTTP/2 state is the sans-I/O `H2Protocol`; the only primitives
+used are the backend's one-shot `Event`, so one class serves both libraries.
+
+Reading follows the leader/follower pattern: a task that needs something for its stream and
+finds nobody reading becomes the reader; the others wait on their own event. Whatever way a
+task leaves a wait (done, timeout, cancellation), if nobody reads it wakes one waiter to take
+over, so reading never stalls. State changes happen between awaits only, so a task cancelled
+or timed out at any await resets its own stream and nothing else.
+
+Writes take the protocol's pending frames and write them under a write gate: frames leave in
+the order the state machine produced them (HPACK depends on it), and trio forbids concurrent
+sends on one stream. A write interrupted half-way breaks the connection (a partial frame).
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+import typing
+import weakref
+
+from .._exceptions import ReadError, ReadTimeout, RemoteProtocolError, RequestError, WriteTimeout
+from .._types import AsyncByteStream
+from .exchange import CompleteStream, build_response, request_body
+from .h2 import Connecting, H2Protocol, H2Stream, speaks_h2
+
+if typing.TYPE_CHECKING:  # pragma: no cover
+    from .._models import Request, Response
+    from .exchange import Prepared, Route, Timeouts, TraceCallback
+    from .pool import ConnectionPool, Slot
+
+__all__ = ["AsyncH2Connection", "connect_h2"]
+
+READ_SIZE = 1 << 20
+_monotonic = time.monotonic
+
+
+def _has_head(stream: H2Stream) -> bool:
+    return stream.head is not None or stream.ended or stream.error is not None
+
+
+def _ready(stream: H2Stream) -> bool:
+    return stream.ready
+
+
+def _raise(stream: H2Stream) -> typing.NoReturn:
+    """Raise the stream's error as a fresh exception (one per request: see h2_sync)."""
+    error = stream.error
+    if error is None:
+        raise RemoteProtocolError("The server ended the HTTP/2 stream without a response.")
+    raise type(error)(str(error))
+
+
+async def _trace(trace: TraceCallback, name: str, info: dict[str, typing.Any]) -> None:
+    result = trace(name, info)
+    if hasattr(result, "__await__"):
+        await result
+
+
+class AsyncH2Connection:
+    """An HTTP/2 connection shared by tasks; see the module docstring."""
+
+    def __init__(self, io: typing.Any, route: Route, backend: typing.Any) -> None:
+        self.io = io
+        self.h2 = H2Protocol()
+        self._backend = backend
+        self._scheme = route.scheme.encode("ascii")
+        self._authority = route.origin.encode("ascii")
+        self._reading = False
+        self._waiters: dict[H2Stream, typing.Any] = {}
+        self._writing = False
+        self._write_queue: collections.deque[typing.Any] = collections.deque()
+        self._shield: typing.Any = None
+        if backend.name == "trio":
+            import trio
+
+            self._shield = trio.CancelScope
+        if getattr(io, "_raw", None) is None:  # else the preface came first (aio.buffer_updated)
+            io.upgrade(b"")  # raw mode: from now on every byte received is for `read_raw`
+
+    @property
+    def capacity(self) -> int:
+        return self.h2.max_streams
+
+    def is_reusable(self) -> bool:
+        return self.h2.usable
+
+    def close(self) -> None:
+        self.h2.close()
+        self.io.close()
+
+    async def aclose(self) -> None:
+        self.close()
+
+    def get_extra_info(self, name: str) -> typing.Any:
+        return self.io.get_extra_info(name)
+
+    # ------------------------------------------------------------------ I/O
+
+    async def _flush(self, timeout: float | None) -> None:
+        """Write every pending frame, one writer at a time, in order."""
+        queue = self._write_queue
+        while self._writing:
+            event = self._backend.Event()
+            queue.append(event)
+            try:
+                await event.wait(timeout)
+            except BaseException:
+                if event in queue:
+                    queue.remove(event)
+                else:
+                    self._next_writer()  # pass on the turn we were given
+                raise
+            if event in queue:  # not woken: timed out
+                queue.remove(event)
+                raise WriteTimeout(
+                    f"Timed out after {timeout} s sending the request to {self.io.peer}"
+                )
+        data = self.h2.data_to_send()
+        if not data:
+            self._next_writer()
+            return
+        self._writing = True
+        try:
+            if self._shield is None:
+                # asyncio: the transport takes the bytes at once; a cancellation can only
+                # interrupt the wait for the buffer to drain, which loses nothing.
+                await self.io.write(data, timeout)
+            else:
+                # trio: a cancelled send leaves an unknown part of a frame sent, which would
+                # break every stream; the write timeout bounds it instead.
+                with self._shield(shield=True):
+                    await self.io.write(data, timeout)
+        except RequestError as exc:
+            # Part of a frame may have left: nothing more can be sent on this connection.
+            self._wake(self.h2.fail(exc))
+            self.io.close()
+            raise
+        finally:
+            self._writing = False
+            self._next_writer()
+
+    def _next_writer(self) -> None:
+        if self._write_queue and not self._writing:
+            self._write_queue.popleft().set()
+
+    async def _read(self, timeout: float | None) -> None:
+        try:
+            data = await self.io.read_raw(timeout, READ_SIZE)
+        except ReadError as exc:
+            self._wake(self.h2.fail(exc))
+            return
+        if data:
+            self._wake(self.h2.receive_data(data))
+        else:
+            self._wake(self.h2.receive_eof())
+        try:
+            await self._flush(timeout)  # acknowledgements, PING answers
+        except RequestError:
+            pass  # the streams have been failed; each reports it
+
+    def _wake(self, streams: list[H2Stream]) -> None:
+        waiters = self._waiters
+        if waiters:
+            for stream in streams:
+                event = waiters.get(stream)
+                if event is not None:
+                    event.set()
+
+    async def _wait(
+        self, stream: H2Stream, done: typing.Callable[[H2Stream], bool], timeout: float | None
+    ) -> None:
+        """Until ``done(stream)``, reading the connection when nobody else does."""
+        deadline = None if timeout is None else _monotonic() + timeout
+        try:
+            while not done(stream):
+                remaining = None if deadline is None else deadline - _monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise ReadTimeout(
+                        f"Timed out after {timeout} s waiting for the response from {self.io.peer}"
+                    )
+                if not self._reading:
+                    self._reading = True
+                    try:
+                        await self._read(remaining)
+                    finally:
+                        self._reading = False
+                else:
+                    event = self._waiters[stream] = self._backend.Event()
+                    try:
+                        await event.wait(remaining)
+                    finally:
+                        del self._waiters[stream]
+        finally:
+            if not self._reading and self._waiters:
+                # Hand the reading over: the woken task reads, or passes it on when it leaves.
+                next(iter(self._waiters.values())).set()
+
+    async def start(self, timeout: float | None, trace: TraceCallback | None) -> None:
+        """Send the preface and read the server's SETTINGS (its concurrent-stream limit)."""
+        if trace is not None:
+            await _trace(trace, "http2.send_connection_init.started", {})
+        await self._flush(timeout)
+        deadline = None if timeout is None else _monotonic() + timeout
+        while not self.h2.settings_received and self.h2.usable:
+            await self._read(None if deadline is None else deadline - _monotonic())
+        if not self.h2.usable:
+            raise typing.cast(Exception, self.h2.closed_reason)
+        if trace is not None:
+            await _trace(trace, "http2.send_connection_init.complete", {"return_value": None})
+
+    # ------------------------------------------------------------------ requests
+
+    async def handle(
+        self,
+        pool: ConnectionPool,
+        slot: Slot,
+        prepared: Prepared,
+        request: Request,
+        timeouts: Timeouts,
+    ) -> Response:
+        """One request on its own stream; the slot is released before any exception leaves."""
+        trace = request.extensions.get("trace")
+        stream: H2Stream | None = None
+        try:
+            stream = await self._send(prepared, request, timeouts[2], trace)
+            if trace is not None:
+                await _trace(trace, "http2.receive_response_headers.started", {"request": request})
+            await self._wait(stream, _has_head, timeouts[1])
+            head: typing.Any = stream.head  # an H2Head, read like an HTTP/1.1 head
+            if head is None:
+                _raise(stream)
+            if trace is not None:
+                await _trace(
+                    trace,
+                    "http2.receive_response_headers.complete",
+                    {"return_value": (head.status_code, head.headers)},
+                )
+            if stream.ended and stream.error is None and trace is None:
+                chunks = self.h2.take_body(stream)
+                self.finish(pool, slot, stream)
+                return _response(head, CompleteStream(chunks), self.io)
+            body = AsyncH2ResponseStream(self, pool, slot, stream, timeouts[1], request)
+            return _response(head, body, self.io)
+        except BaseException:
+            self.finish(pool, slot, stream)
+            raise
+
+    async def _send(
+        self,
+        prepared: Prepared,
+        request: Request,
+        timeout: float | None,
+        trace: TraceCallback | None,
+    ) -> H2Stream:
+        _, method, target, headers = prepared
+        body = request_body(request)
+        info = {"request": request}
+        if trace is not None:
+            await _trace(trace, "http2.send_request_headers.started", info)
+        stream = self.h2.start_request(
+            method, self._scheme, self._authority, target, headers, body == b""
+        )
+        try:
+            await self._send_rest(stream, body, request, timeout, trace)
+        except BaseException:
+            self.h2.close_stream(stream)  # reset it: the caller only releases the slot
+            raise
+        return stream
+
+    async def _send_rest(
+        self,
+        stream: H2Stream,
+        body: bytes | None,
+        request: Request,
+        timeout: float | None,
+        trace: TraceCallback | None,
+    ) -> None:
+        await self._flush(timeout)
+        info = {"request": request}
+        if trace is not None:
+            await _trace(
+                trace, "http2.send_request_headers.complete", {"return_value": stream.stream_id}
+            )
+        if body == b"":
+            return
+        if trace is not None:
+            await _trace(trace, "http2.send_request_body.started", info)
+        if body is not None:
+            await self._send_chunk(stream, memoryview(body), timeout)
+        else:
+            async for chunk in typing.cast(AsyncByteStream, request.stream):
+                if not await self._send_chunk(stream, memoryview(chunk), timeout):
+                    break
+        self.h2.end_request(stream)
+        await self._flush(timeout)
+        if trace is not None:
+            await _trace(trace, "http2.send_request_body.complete", {"return_value": None})
+
+    async def _send_chunk(self, stream: H2Stream, view: memoryview, timeout: float | None) -> bool:
+        """Send one body chunk within the flow-control windows; False when the server has
+        already ended its response (stop sending)."""
+        h2 = self.h2
+        while view:
+            if stream.error is not None:
+                _raise(stream)
+            if stream.ended:
+                return False
+            sent = h2.send_body(stream, view)
+            await self._flush(timeout)
+            view = view[sent:]
+            if view and not sent:
+                try:
+                    await self._wait(stream, self._window_open, timeout)
+                except ReadTimeout:
+                    raise WriteTimeout(
+                        f"Timed out after {timeout} s sending the request to {self.io.peer}"
+                    ) from None
+        return True
+
+    def _window_open(self, stream: H2Stream) -> bool:
+        return self.h2.send_window(stream) > 0 or stream.ended or stream.error is not None
+
+    def finish(self, pool: ConnectionPool, slot: Slot, stream: H2Stream | None) -> None:
+        """Synchronous, so it also runs on cancellation: reset the stream if still open and
+        release the slot. The frames go with the next write on the connection."""
+        if stream is not None:
+            if stream.stream_id not in self.h2.streams:
+                return  # already finished
+            self.h2.close_stream(stream)
+        for dropped in pool.release(slot, _monotonic(), self.h2.usable):
+            dropped.close()
+        if stream is not None and not self._writing and self.h2.usable:
+            # Send the RST_STREAM / acknowledgements now if the transport can take them
+            # without waiting (asyncio); otherwise the next writer sends them.
+            self._write_nowait()
+
+    def _write_nowait(self) -> None:
+        transport = getattr(self.io, "transport", None)
+        if transport is not None and not transport.is_closing():
+            data = self.h2.data_to_send()
+            if data:
+                transport.write(data)
+
+    def __repr__(self) -> str:
+        return f"<AsyncH2Connection {self.io.peer} streams={len(self.h2.streams)}>"
+
+
+def _response(head: typing.Any, stream: typing.Any, io: typing.Any) -> Response:
+    response = build_response(head, stream, io)
+    del response.extensions["reason_phrase"]  # HTTP/2 has none: the standard one is used
+    return response
+
+
+class AsyncH2ResponseStream(AsyncByteStream):
+    """A response body arriving on an HTTP/2 stream."""
+
+    def __init__(
+        self,
+        conn: AsyncH2Connection,
+        pool: ConnectionPool,
+        slot: Slot,
+        stream: H2Stream,
+        timeout: float | None,
+        request: Request,
+    ) -> None:
+        self._conn = conn
+        self._pool = pool
+        self._slot = slot
+        self._stream = stream
+        self._timeout = timeout
+        self._request = request
+        self._chunks: collections.deque[bytes] = collections.deque()
+        self._traced = False
+
+    def __aiter__(self) -> AsyncH2ResponseStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._chunks:
+            return self._chunks.popleft()
+        conn = self._conn
+        stream = self._stream
+        trace = self._request.extensions.get("trace")
+        if trace is not None and not self._traced:
+            self._traced = True
+            await _trace(trace, "http2.receive_response_body.started", {"request": self._request})
+        try:
+            while not self._chunks:
+                if stream.ended and not stream.chunks:
+                    raise StopAsyncIteration
+                if stream.error is not None and not stream.chunks:
+                    _raise(stream)
+                await conn._wait(stream, _ready, self._timeout)
+                self._chunks.extend(conn.h2.take_body(stream))
+                await conn._flush(self._timeout)  # window updates for what was taken
+        except StopAsyncIteration:
+            conn.finish(self._pool, self._slot, stream)
+            if trace is not None:
+                await _trace(trace, "http2.receive_response_body.complete", {"return_value": None})
+            raise
+        except BaseException as exc:
+            conn.finish(self._pool, self._slot, stream)
+            if isinstance(exc, RequestError) and exc._request is None:
+                exc.request = self._request
+            raise
+        return self._chunks.popleft()
+
+    async def aclose(self) -> None:
+        trace = self._request.extensions.get("trace")
+        if trace is not None:
+            await _trace(trace, "http2.response_closed.started", {})
+        self._conn.finish(self._pool, self._slot, self._stream)
+        if trace is not None:
+            await _trace(trace, "http2.response_closed.complete", {"return_value": None})
+
+
+# The `Connecting` registry of each pool (a transport's pool is replaced when it is closed).
+_CONNECTING: weakref.WeakKeyDictionary[ConnectionPool, Connecting] = weakref.WeakKeyDictionary()
+
+
+async def connect_h2(
+    engine: typing.Any,
+    pool: ConnectionPool,
+    slot: Slot,
+    route: Route,
+    request: Request,
+    timeout: float | None,
+    trace: TraceCallback | None,
+    backend: typing.Any,
+) -> bool:
+    """Open the slot's connection when it may turn out HTTP/2.
+
+    True: the caller must acquire again. Either the connection speaks HTTP/2 and has been
+    handed to the pool as a shared connection, or another request was already connecting to
+    this origin and this one waited for it (its permit given back). False: ``slot.conn`` is a
+    new HTTP/1.1 connection for the caller's exchange. On an exception the caller discards the
+    slot, as for any failed connection.
+    """
+    connecting = _CONNECTING.get(pool)
+    if connecting is None:
+        connecting = _CONNECTING[pool] = Connecting()
+    key = route.key
+    if not connecting.begin(key):
+        event = backend.Event()
+        connecting.wait(key, event.set)
+        try:
+            await event.wait(timeout)
+        finally:
+            connecting.cancel(key, event.set)
+        for dropped in pool.release(slot, _monotonic(), False):  # a permit only
+            dropped.close()
+        return True
+    http2: bool | None = None
+    try:
+        slot.conn = await engine._connect(route, request, timeout, trace)
+        http2 = speaks_h2(engine._config, route, slot.conn)
+        if http2:
+            conn = slot.conn = AsyncH2Connection(slot.conn, route, backend)
+            await conn.start(timeout, trace)
+            pool.set_capacity(slot, conn.capacity)
+            for dropped in pool.release(slot, _monotonic(), True):
+                dropped.close()
+    except BaseException:
+        http2 = None
+        raise
+    finally:
+        connecting.end(key, http2)
+    return http2
