@@ -144,5 +144,5 @@ __all__ = [
 # httpx's do as `httpx.X`, instead of leaking the private module they live in.
 for _name in __all__:
     if not _name.startswith("__"):
-        setattr(globals()[_name], "__module__", "rapidhttp")
+        setattr(globals()[_name], "__module__", "rapidhttp")  # noqa: B010
 del _name

@@ -113,7 +113,7 @@ class BoundSyncStream(SyncByteStream):
 
     def __init__(self, stream: SyncByteStream, response: Response, start: float) -> None:
         self._stream = stream
-        self._response = response
+        self._response: Response | None = response
         self._start = start
 
     def __iter__(self) -> typing.Iterator[bytes]:
@@ -121,8 +121,7 @@ class BoundSyncStream(SyncByteStream):
         return iter(self._stream)
 
     def close(self) -> None:
-        # Seconds: `Response.elapsed` makes the timedelta if and when it is read.
-        self._response._elapsed = time.perf_counter() - self._start
+        _stamp_elapsed(self)
         self._stream.close()
 
 
@@ -131,7 +130,7 @@ class BoundAsyncStream(AsyncByteStream):
 
     def __init__(self, stream: AsyncByteStream, response: Response, start: float) -> None:
         self._stream = stream
-        self._response = response
+        self._response: Response | None = response
         self._start = start
 
     def __aiter__(self) -> typing.AsyncIterator[bytes]:
@@ -140,8 +139,19 @@ class BoundAsyncStream(AsyncByteStream):
         return self._stream.__aiter__()
 
     async def aclose(self) -> None:
-        self._response._elapsed = time.perf_counter() - self._start  # (see BoundSyncStream)
+        _stamp_elapsed(self)
         await self._stream.aclose()
+
+
+def _stamp_elapsed(bound: BoundSyncStream | BoundAsyncStream) -> None:
+    """Stamp the response's `elapsed` when its stream closes, as seconds (`Response.elapsed`
+    makes the timedelta if and when it is read), and let go of the response: the response
+    and its stream would otherwise form a cycle, leaving every response to the cyclic GC
+    rather than freeing it by reference counting."""
+    response = bound._response
+    if response is not None:
+        bound._response = None
+        response._elapsed = time.perf_counter() - bound._start
 
 
 # --------------------------------------------------------------------------- redirect rules

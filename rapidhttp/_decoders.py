@@ -279,15 +279,21 @@ def content_decoder(content_encoding: list[str]) -> ContentDecoder:
     return MultiDecoder(children=decoders)
 
 
-class ByteChunker:
-    """Re-chunks a byte stream into pieces of exactly `chunk_size` bytes (the last one may
-    be shorter); with `chunk_size=None` passes non-empty chunks through as they come."""
+_Piece = typing.TypeVar("_Piece", bytes, str)
+
+
+class _Chunker(typing.Generic[_Piece]):
+    """Re-chunks a stream into pieces of exactly `chunk_size` items (the last one may be
+    shorter); with `chunk_size=None` passes non-empty chunks through as they come. One logic
+    for bytes and text: subclasses only name the empty value."""
+
+    _empty: _Piece
 
     def __init__(self, chunk_size: int | None = None) -> None:
         self._chunk_size = chunk_size
-        self._buffer = b""
+        self._buffer: _Piece = self._empty
 
-    def decode(self, content: bytes) -> list[bytes]:
+    def decode(self, content: _Piece) -> list[_Piece]:
         size = self._chunk_size
         if size is None:
             return [content] if content else []
@@ -297,31 +303,21 @@ class ByteChunker:
         self._buffer = content[end:]
         return [content[i : i + size] for i in range(0, end, size)]
 
-    def flush(self) -> list[bytes]:
-        value, self._buffer = self._buffer, b""
+    def flush(self) -> list[_Piece]:
+        value, self._buffer = self._buffer, self._empty
         return [value] if value else []
 
 
-class TextChunker:
-    """`ByteChunker` for text: pieces of exactly `chunk_size` characters."""
+class ByteChunker(_Chunker[bytes]):
+    """Pieces of exactly `chunk_size` bytes."""
 
-    def __init__(self, chunk_size: int | None = None) -> None:
-        self._chunk_size = chunk_size
-        self._buffer = ""
+    _empty = b""
 
-    def decode(self, content: str) -> list[str]:
-        size = self._chunk_size
-        if size is None:
-            return [content] if content else []
-        if self._buffer:
-            content = self._buffer + content
-        end = len(content) - len(content) % size
-        self._buffer = content[end:]
-        return [content[i : i + size] for i in range(0, end, size)]
 
-    def flush(self) -> list[str]:
-        value, self._buffer = self._buffer, ""
-        return [value] if value else []
+class TextChunker(_Chunker[str]):
+    """Pieces of exactly `chunk_size` characters."""
+
+    _empty = ""
 
 
 class TextDecoder:

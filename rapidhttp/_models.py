@@ -407,10 +407,6 @@ class Headers(typing.MutableMapping[str, str]):
             self._raw.append((key.encode("ascii"), value.encode("ascii")))
             lower.append(lookup)
 
-    def _prepend(self, items: list[tuple[bytes, bytes]], lower_names: list[bytes]) -> None:
-        self._raw[:0] = items
-        self._lower_keys()[:0] = lower_names
-
 
 # --------------------------------------------------------------------------- Request
 
@@ -473,21 +469,20 @@ class Request:
         if default_headers:
             headers._add_defaults(default_headers)
         lower = headers._lower_keys()
-        auto_headers: list[tuple[bytes, bytes]] = []
-        auto_names: list[bytes] = []
-        if b"host" not in lower and self.url.host:
-            auto_headers.append((b"Host", self.url.netloc))
-            auto_names.append(b"host")
+        # The automatic headers go first, Host then Content-Length: inserted at the front in
+        # reverse order, straight into the lists (the headers are fresh and ours).
+        needs_host = b"host" not in lower and self.url.host
         if (
             self.method in ("POST", "PUT", "PATCH")
             and b"content-length" not in lower
             and b"transfer-encoding" not in lower
         ):
             # A body-carrying method without a body still states its (zero) length.
-            auto_headers.append((b"Content-Length", b"0"))
-            auto_names.append(b"content-length")
-        if auto_headers:
-            headers._prepend(auto_headers, auto_names)
+            headers._raw.insert(0, (b"Content-Length", b"0"))
+            lower.insert(0, b"content-length")
+        if needs_host:
+            headers._raw.insert(0, (b"Host", self.url.netloc))
+            lower.insert(0, b"host")
 
     @property
     def content(self) -> bytes:

@@ -100,7 +100,9 @@ class AsyncByteStream:
     """An asynchronous stream of bytes: the body type of the async transport seam."""
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        raise NotImplementedError("The '__aiter__' method must be implemented.")  # pragma: no cover
+        raise NotImplementedError(
+            "The '__aiter__' method must be implemented."
+        )  # pragma: no cover
         yield b""  # pragma: no cover
 
     async def aclose(self) -> None:

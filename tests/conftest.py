@@ -92,7 +92,8 @@ async def app(scope: dict, receive: typing.Any, send: typing.Any) -> None:
         chunks = int(path.rsplit("/", 1)[1])
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         for i in range(chunks):
-            await send({"type": "http.response.body", "body": b"chunk %d\n" % i, "more_body": True})
+            chunk = b"chunk %d\n" % i
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
         return
     await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import select
 import ssl
 import sys
 import time
@@ -73,6 +74,15 @@ __all__ = ["AioConnection", "AsyncEngine", "AsyncioBackend", "open_aio_connectio
 # flow control for big bodies consumed slower than they arrive.
 READ_HIGH_WATER = 256 * 1024
 BUFFER_SIZE = 64 * 1024
+
+
+def _readable(fd: int) -> bool:
+    """True if `fd` has data or EOF pending, without blocking."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([fd], [], [], 0)[0])  # pragma: no cover - Windows
 
 
 def _wake(waiter: asyncio.Future[bool], value: bool) -> None:
@@ -173,8 +183,19 @@ class AioConnection(asyncio.BufferedProtocol):
     # ---------------------------------------------------------------- used by the request task
 
     def is_reusable(self) -> bool:
-        """True if an idle connection can carry another request (checked on reuse, no syscall)."""
-        return not (self._unusable or self._eof or self.transport is None)
+        """True if an idle connection can carry another request."""
+        if self._unusable or self._eof or self.transport is None:
+            return False
+        if self.active or self._raw is not None:
+            return True  # releasing after a response, or HTTP/2 / raw mode: the flags suffice
+        # Handed out again after idling: the callbacks above only see a server's FIN (or stray
+        # bytes) if the loop ran since it arrived; application code may have kept the loop
+        # busy. So ask the socket too, once (one poll(), as the other drivers and httpcore).
+        sock = self.transport.get_extra_info("socket")
+        try:
+            return sock is None or not _readable(sock.fileno())
+        except (OSError, ValueError):
+            return False
 
     async def write(self, data: bytes, timeout: float | None = None) -> None:
         if self._eof or self.transport is None:
@@ -746,29 +767,35 @@ async def _exchange(
     body = request_body(request)
     if trace is not None:
         await _atrace(trace, "http11.send_request_headers.started", {"request": request})
-    if body is not None:  # in memory: head and body in one write
-        await conn.write(
-            h1.send_head(method, target, headers, body) + h1.send_end(),
-            write_timeout,
-        )
-        if trace is not None:  # httpcore's events, though head and body went out as one
-            await _atrace_done(trace, "http11.send_request_headers")
-            await _atrace(trace, "http11.send_request_body.started", {"request": request})
-            await _atrace_done(trace, "http11.send_request_body")
-    else:
-        await conn.write(h1.send_head(method, target, headers), write_timeout)
-        if trace is not None:
-            await _atrace_done(trace, "http11.send_request_headers")
-            await _atrace(trace, "http11.send_request_body.started", {"request": request})
-        stream = typing.cast(AsyncByteStream, request.stream)
-        async for chunk in stream:
-            if chunk:
-                await conn.write(h1.send_body(chunk), write_timeout)
-        end = h1.send_end()
-        if end:
-            await conn.write(end, write_timeout)
-        if trace is not None:
-            await _atrace_done(trace, "http11.send_request_body")
+    try:
+        if body is not None:  # in memory: head and body in one write
+            await conn.write(
+                h1.send_head(method, target, headers, body) + h1.send_end(),
+                write_timeout,
+            )
+            if trace is not None:  # httpcore's events, though head and body went out as one
+                await _atrace_done(trace, "http11.send_request_headers")
+                await _atrace(trace, "http11.send_request_body.started", {"request": request})
+                await _atrace_done(trace, "http11.send_request_body")
+        else:
+            await conn.write(h1.send_head(method, target, headers), write_timeout)
+            if trace is not None:
+                await _atrace_done(trace, "http11.send_request_headers")
+                await _atrace(trace, "http11.send_request_body.started", {"request": request})
+            stream = typing.cast(AsyncByteStream, request.stream)
+            async for chunk in stream:
+                if chunk:
+                    await conn.write(h1.send_body(chunk), write_timeout)
+            end = h1.send_end()
+            if end:
+                await conn.write(end, write_timeout)
+            if trace is not None:
+                await _atrace_done(trace, "http11.send_request_body")
+    except WriteError:
+        # Servers may answer before reading the whole request (an early 413, 401): read what
+        # they said, as httpcore (and the sync driver) do; a dead connection shows up as a
+        # read error.
+        pass
     if trace is not None:
         await _atrace(trace, "http11.receive_response_headers.started", {"request": request})
     head = await conn.receive_event(read_timeout)

@@ -4,9 +4,9 @@ HPACK in Rust) or `h2`.
 
 `H2Protocol` owns one connection's HTTP/2 state and the per-stream state (`H2Stream`) the
 drivers wait on. It does no I/O: drivers feed it received bytes (`receive_data`,
-`receive_eof`), call its request methods, and write `data_to_send()`, all frames pending
-since the last write in one buffer (batched: one write per loop turn, whatever the number of
-streams that produced frames).
+`receive_eof`), call its request methods, and write `data_to_send()`: all frames pending
+since the last write, in one buffer (asyncio writes once per loop turn whatever the number
+of streams that produced frames; the threads of the sync driver write whatever is pending).
 
 Header validation is ours: `Headers` validates names and values when they are set, so the
 library's own validation and normalisation are switched off (they cost more than the rest of
@@ -68,6 +68,30 @@ MAX_STREAMS_CAP = 1000
 _DROPPED_HEADERS = frozenset(
     (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade", b"host")
 )
+
+
+if H2Connection is not None:
+
+    class _H2Connection(H2Connection):  # type: ignore[misc,valid-type]
+        """h2's connection, counting open outbound streams in O(1).
+
+        h2 scans every stream it knows on each new stream (`_open_streams`), quadratic in the
+        concurrency; our pool already keeps the number of streams within the server's limit,
+        so our own count (`ours`: the streams in use) answers. h2's scan, which also forgets
+        closed streams, still runs once every `SWEEP` new streams.
+        """
+
+        SWEEP = 64
+        ours: dict[int, typing.Any] = {}
+        _sweep = 0
+
+        @property
+        def open_outbound_streams(self) -> int:
+            self._sweep += 1
+            if self._sweep < self.SWEEP:
+                return len(self.ours)
+            self._sweep = 0
+            return int(super().open_outbound_streams)
 
 
 def require_h2() -> None:
@@ -162,7 +186,6 @@ class H2Stream:
         "ended",
         "trailers",
         "error",
-        "waiter",
     )
 
     def __init__(self, stream_id: int) -> None:
@@ -173,7 +196,6 @@ class H2Stream:
         self.ended = False
         self.trailers: list[tuple[bytes, bytes]] | None = None
         self.error: Exception | None = None
-        self.waiter: typing.Any = None  # the driver's wake-up handle, while one waits
 
     @property
     def ready(self) -> bool:
@@ -194,7 +216,7 @@ class H2Protocol:
             validate_inbound_headers=False,
             normalize_inbound_headers=False,
         )
-        conn = H2Connection(config=config)
+        conn = _H2Connection(config=config)
         conn.local_settings = Settings(
             client=True,
             initial_values={
@@ -210,6 +232,7 @@ class H2Protocol:
         conn.increment_flow_control_window(CONNECTION_WINDOW - 65535)
         self._conn = conn
         self.streams: dict[int, H2Stream] = {}
+        conn.ours = self.streams
         self.max_streams = DEFAULT_MAX_STREAMS
         self.settings_received = False
         # Set once no new stream may start: GOAWAY received, connection error, EOF.
@@ -217,6 +240,7 @@ class H2Protocol:
         # Set once no frame may be sent: connection error, EOF, our GOAWAY (a server's
         # graceful GOAWAY still lets its remaining streams finish, with flow control).
         self._dead = False
+        self._goaway_last = 2**31 - 1  # the lowest last-stream-id of the GOAWAYs received
 
     # ------------------------------------------------------------------ state
 
@@ -338,9 +362,6 @@ class H2Protocol:
             stream.unacked = 0
         return chunks
 
-    def ping(self, opaque: bytes = b"rapidhtt") -> None:
-        self._conn.ping(opaque)
-
     def close(self) -> None:
         """Say GOAWAY (the driver then writes `data_to_send()` and closes the socket)."""
         if not self._dead:
@@ -453,10 +474,12 @@ class H2Protocol:
 
     def _goaway(self, event: typing.Any) -> list[H2Stream]:
         last = event.last_stream_id if event.last_stream_id is not None else 2**31 - 1
+        # A second GOAWAY cannot take back the first one's promise: streams above its last
+        # stream id were not processed, whatever a later (e.g. error) GOAWAY says.
+        last = self._goaway_last = min(last, self._goaway_last)
         code = _error_name(event.error_code)
-        detail = f": {event.additional_data.decode(errors='replace')}" if event.additional_data else ""
         self.closed_reason = RetryableStreamError(
-            f"The server closed the HTTP/2 connection (GOAWAY, {code}{detail})."
+            f"The server closed the HTTP/2 connection (GOAWAY, {code})."
         )
         touched = []
         for stream in self.streams.values():

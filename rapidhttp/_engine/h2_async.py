@@ -75,6 +75,11 @@ class AsyncH2Connection:
         self._writing = False
         self._write_queue: collections.deque[typing.Any] = collections.deque()
         self._shield: typing.Any = None
+        self._flush_scheduled = False
+        # asyncio's transport (writes never block), else None (trio: awaited sends).
+        self._transport: typing.Any = getattr(io, "transport", None)
+        if self._transport is not None:
+            self._loop = io._loop
         if backend.name == "trio":
             import trio
 
@@ -103,6 +108,16 @@ class AsyncH2Connection:
 
     async def _flush(self, timeout: float | None) -> None:
         """Write every pending frame, one writer at a time, in order."""
+        if self._transport is not None:
+            # asyncio: one write per loop turn for the frames of every stream (a hundred
+            # requests started together leave in one send), then wait only if the
+            # transport's buffer is full.
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                self._loop.call_soon(self._write_soon)
+            if self.io._writing_paused:
+                await self.io._drain(timeout)
+            return
         queue = self._write_queue
         while self._writing:
             event = self._backend.Event()
@@ -200,6 +215,17 @@ class AsyncH2Connection:
                 # Hand the reading over: the woken task reads, or passes it on when it leaves.
                 next(iter(self._waiters.values())).set()
 
+    async def _take_in_idle(self) -> None:
+        """Before using an idle connection, take in what the server sent meanwhile (a GOAWAY,
+        a close): the request then goes to a new connection instead of failing."""
+        io = self.io
+        if getattr(io, "_raw", None) or not io.is_reusable():  # asyncio buffer; trio readable
+            self._reading = True
+            try:
+                await self._read(None)  # something is there: this does not wait
+            finally:
+                self._reading = False
+
     async def start(self, timeout: float | None, trace: TraceCallback | None) -> None:
         """Send the preface and read the server's SETTINGS (its concurrent-stream limit)."""
         if trace is not None:
@@ -227,6 +253,8 @@ class AsyncH2Connection:
         trace = request.extensions.get("trace")
         stream: H2Stream | None = None
         try:
+            if self.h2.idle and not self._reading:
+                await self._take_in_idle()
             stream = await self._send(prepared, request, timeouts[2], trace)
             if trace is not None:
                 await _trace(trace, "http2.receive_response_headers.started", {"request": request})
@@ -334,16 +362,21 @@ class AsyncH2Connection:
             self.h2.close_stream(stream)
         for dropped in pool.release(slot, _monotonic(), self.h2.usable):
             dropped.close()
-        if stream is not None and not self._writing and self.h2.usable:
-            # Send the RST_STREAM / acknowledgements now if the transport can take them
-            # without waiting (asyncio); otherwise the next writer sends them.
-            self._write_nowait()
+        if stream is not None and self._transport is not None and not self._flush_scheduled:
+            # asyncio: the RST_STREAM or acknowledgements leave with this loop turn's write
+            # (trio: with the next write on the connection).
+            self._flush_scheduled = True
+            self._loop.call_soon(self._write_soon)
 
-    def _write_nowait(self) -> None:
-        transport = getattr(self.io, "transport", None)
-        if transport is not None and not transport.is_closing():
-            data = self.h2.data_to_send()
-            if data:
+    def _write_soon(self) -> None:
+        """asyncio: the batched write scheduled by `_flush`."""
+        self._flush_scheduled = False
+        data = self.h2.data_to_send()
+        if data:
+            transport = self._transport
+            if transport.is_closing():
+                self._wake(self.h2.fail(ReadError(f"Connection to {self.io.peer} was lost.")))
+            else:
                 transport.write(data)
 
     def __repr__(self) -> str:

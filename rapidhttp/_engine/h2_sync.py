@@ -221,7 +221,7 @@ class H2SyncConnection:
         trace = request.extensions.get("trace")
         stream: H2Stream | None = None
         try:
-            if not self.h2.usable:
+            if not self.is_usable():
                 raise RetryableStreamError(str(self.h2.closed_reason))
             stream = self._send(prepared, request, timeouts[2], trace)
             if trace is not None:

@@ -13,7 +13,6 @@ Unlike asyncio, trio has no callback telling us an idle connection was closed by
 from __future__ import annotations
 
 import math
-import select
 import ssl
 import typing
 
@@ -27,6 +26,7 @@ from .._exceptions import (
     WriteError,
     WriteTimeout,
 )
+from .aio import _readable
 from .h1 import NEED_DATA, H1Connection
 
 if typing.TYPE_CHECKING:  # pragma: no cover
@@ -40,15 +40,6 @@ BUFFER_SIZE = 64 * 1024
 
 # Errors trio (or the OS under it) raises when a connection breaks or was closed under us.
 _BROKEN = (OSError, trio.BrokenResourceError, trio.ClosedResourceError)
-
-
-def _readable(fd: int) -> bool:
-    """True if `fd` has data or EOF pending, without blocking."""
-    if hasattr(select, "poll"):
-        poller = select.poll()
-        poller.register(fd, select.POLLIN)
-        return bool(poller.poll(0))
-    return bool(select.select([fd], [], [], 0)[0])  # pragma: no cover - Windows
 
 
 class TrioConnection:

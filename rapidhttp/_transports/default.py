@@ -14,7 +14,6 @@ request attached on the way out.
 from __future__ import annotations
 
 import typing
-from types import TracebackType
 
 from .._config import DEFAULT_LIMITS, Limits, Proxy, shared_ssl_context
 from .._engine.aio import AsyncEngine
@@ -33,9 +32,6 @@ if typing.TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["AsyncHTTPTransport", "HTTPTransport"]
 
-T = typing.TypeVar("T", bound="HTTPTransport")
-A = typing.TypeVar("A", bound="AsyncHTTPTransport")
-
 SOCKET_OPTION = (
     tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
 )
@@ -53,19 +49,14 @@ def engine_config(
     local_address: str | None = None,
     retries: int = 0,
     socket_options: typing.Iterable[SOCKET_OPTION] | None = None,
-    *,
-    speaks_h2: bool = False,
 ) -> EngineConfig:
     """The constructor logic shared by `HTTPTransport` and `AsyncHTTPTransport`."""
     if http2:
         require_h2()
     if isinstance(proxy, (str, URL)):
         proxy = Proxy(url=proxy)
-    # ALPN offers "h2" only where the driver speaks HTTP/2 (`speaks_h2`): a server choosing
-    # h2 must not be able to pick a protocol we cannot talk.
-    ssl_context = shared_ssl_context(
-        verify=verify, cert=cert, trust_env=trust_env, http2=http2 and speaks_h2
-    )
+    # ALPN offers "h2" next to "http/1.1" with http2=True (the drivers speak both).
+    ssl_context = shared_ssl_context(verify=verify, cert=cert, trust_env=trust_env, http2=http2)
     proxy_config = None
     if proxy is not None:
         scheme = proxy.url.scheme
@@ -125,22 +116,10 @@ class HTTPTransport(BaseTransport):
             local_address=local_address,
             retries=retries,
             socket_options=socket_options,
-            speaks_h2=True,
         )
         self._engine = SyncEngine(config)
         # Bound once: the client calls handle_request for every request.
         self._handle = self._engine.handle_request
-
-    def __enter__(self: T) -> T:  # generic, so subclasses keep their type
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None = None,
-        exc_value: BaseException | None = None,
-        traceback: TracebackType | None = None,
-    ) -> None:
-        self.close()
 
     def handle_request(self, request: Request) -> Response:
         return self._handle(request)
@@ -179,22 +158,10 @@ class AsyncHTTPTransport(AsyncBaseTransport):
             local_address=local_address,
             retries=retries,
             socket_options=socket_options,
-            speaks_h2=True,
         )
         self._engine = AsyncEngine(config)
         # Bound once: the client calls handle_async_request for every request.
         self._handle = self._engine.handle
-
-    async def __aenter__(self: A) -> A:  # generic, so subclasses keep their type
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None = None,
-        exc_value: BaseException | None = None,
-        traceback: TracebackType | None = None,
-    ) -> None:
-        await self.aclose()
 
     async def handle_async_request(self, request: Request) -> Response:
         return await self._handle(request)

@@ -141,7 +141,9 @@ class ScriptedConnection:
         self.sock = sock
         config = h2.config.H2Configuration(client_side=False, header_encoding=None)
         self.h2 = h2.connection.H2Connection(config=config)
-        self.h2.local_settings = h2.settings.Settings(client=False, initial_values=settings)
+        self.h2.local_settings = h2.settings.Settings(
+            client=False, initial_values=typing.cast(typing.Any, settings)
+        )
         self.h2.initiate_connection()
         self.requests = 0
         self._script = script
@@ -178,7 +180,7 @@ class ScriptedConnection:
                 if getattr(event, "stream_ended", None) is not None or isinstance(
                     event, h2.events.StreamEnded
                 ):
-                    stream_id = event.stream_id
+                    stream_id = typing.cast(typing.Any, event).stream_id
                     if stream_id in self._headers:
                         self.requests += 1
                         headers = self._headers.pop(stream_id)
@@ -633,7 +635,9 @@ async def test_async_many_concurrent_streams_with_cancellations(
 
 @pytest.mark.anyio
 async def test_async_faults(raw_server: typing.Any) -> None:
-    def script(conn: ScriptedConnection, stream_id: int, headers: dict[bytes, bytes], body: bytes) -> None:
+    def script(
+        conn: ScriptedConnection, stream_id: int, headers: dict[bytes, bytes], body: bytes
+    ) -> None:
         path = headers[b":path"]
         if path == b"/reset":
             conn.h2.reset_stream(stream_id, h2.errors.ErrorCodes.INTERNAL_ERROR)
@@ -661,7 +665,9 @@ async def test_async_faults(raw_server: typing.Any) -> None:
 async def test_async_tiny_window_and_disconnect(raw_server: typing.Any) -> None:
     settings = {h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 10}
 
-    def script(conn: ScriptedConnection, stream_id: int, headers: dict[bytes, bytes], body: bytes) -> None:
+    def script(
+        conn: ScriptedConnection, stream_id: int, headers: dict[bytes, bytes], body: bytes
+    ) -> None:
         if headers[b":path"] == b"/drop":
             conn.h2.send_headers(stream_id, [(b":status", b"200")])
             conn.h2.send_data(stream_id, b"partial")
@@ -675,3 +681,146 @@ async def test_async_tiny_window_and_disconnect(raw_server: typing.Any) -> None:
         assert (await client.post(server.url, content=pattern(50_000))).text == "50000"
         with pytest.raises(rapidhttp.RemoteProtocolError):
             await client.get(server.url + "drop", timeout=5)
+
+
+# --------------------------------------------------------------------------- proxies, pool
+
+
+def test_http2_through_connect_tunnel(
+    h2_tls_server: Hypercorn, http_proxy: typing.Any, client_ssl_context: ssl.SSLContext
+) -> None:
+    with rapidhttp.Client(http2=True, verify=client_ssl_context, proxy=http_proxy.url) as client:
+        response = client.get(h2_tls_server.url + "bytes/100000")
+        assert response.http_version == "HTTP/2"
+        assert response.content == pattern(100_000)
+    assert http_proxy.log and http_proxy.log[0].startswith(b"CONNECT 127.0.0.1:")
+
+
+@pytest.mark.anyio
+async def test_async_http2_through_connect_tunnel(
+    h2_tls_server: Hypercorn, http_proxy: typing.Any, client_ssl_context: ssl.SSLContext
+) -> None:
+    async with rapidhttp.AsyncClient(
+        http2=True, verify=client_ssl_context, proxy=http_proxy.url
+    ) as client:
+        response = await client.get(h2_tls_server.url)
+        assert response.http_version == "HTTP/2"
+
+
+@pytest.mark.anyio
+async def test_concurrent_first_requests_share_one_connection(h2c_server: Hypercorn) -> None:
+    """The first requests to an origin wait for the one connection being opened instead of
+    each opening their own."""
+    import anyio
+
+    async with rapidhttp.AsyncClient(http1=False, http2=True) as client:
+        results: list[bytes] = []
+
+        async def one(i: int) -> None:
+            results.append((await client.get(f"{h2c_server.url}bytes/{i}")).content)
+
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as group:
+                for i in range(50):
+                    group.start_soon(one, i)
+        assert sorted(results, key=len) == [pattern(i) for i in range(50)]
+        assert client._transport._engine.pool.total == 1  # type: ignore[attr-defined]
+
+
+def test_http2_on_http11_origin_connects_in_parallel(
+    tls_server: typing.Any, client_ssl_context: ssl.SSLContext
+) -> None:
+    with rapidhttp.Client(http2=True, verify=client_ssl_context) as client:
+        errors: list[BaseException] = []
+
+        def worker() -> None:
+            try:
+                for _ in range(5):
+                    assert client.get(tls_server.url).http_version == "HTTP/1.1"
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert not errors, errors
+
+
+def close_when_idle_script(
+    conn: ScriptedConnection, stream_id: int, headers: dict[bytes, bytes], body: bytes
+) -> None:
+    """Answer, then close the connection as an idle-timeout would (GOAWAY, then EOF)."""
+    ok_script(conn, stream_id, headers, body)
+    time.sleep(0.05)
+    conn.h2.close_connection(last_stream_id=stream_id)
+    conn.flush()
+    conn.sock.shutdown(socket.SHUT_RDWR)
+
+
+def test_idle_connection_closed_by_server_is_replaced(raw_server: typing.Any) -> None:
+    server = ScriptedServer(raw_server, close_when_idle_script)
+    with h2c_client() as client:
+        assert client.get(server.url + "one").text == "ok:/one:"
+        time.sleep(0.3)
+        assert client.post(server.url + "two", content=b"2").text == "ok:/two:2"
+    assert server.raw.connections == 2
+
+
+@pytest.mark.anyio
+async def test_async_idle_connection_closed_by_server_is_replaced(raw_server: typing.Any) -> None:
+    import anyio
+
+    server = ScriptedServer(raw_server, close_when_idle_script)
+    async with rapidhttp.AsyncClient(http1=False, http2=True) as client:
+        assert (await client.get(server.url + "one")).text == "ok:/one:"
+        await anyio.sleep(0.3)
+        assert (await client.post(server.url + "two", content=b"2")).text == "ok:/two:2"
+    assert server.raw.connections == 2
+
+
+def test_response_trailers_do_not_disturb_the_body(raw_server: typing.Any) -> None:
+    def script(
+        conn: ScriptedConnection, stream_id: int, headers: dict[bytes, bytes], body: bytes
+    ) -> None:
+        conn.h2.send_headers(stream_id, [(b":status", b"200"), (b"te-test", b"1")])
+        conn.h2.send_data(stream_id, b"body with trailers")
+        conn.h2.send_headers(stream_id, [(b"grpc-status", b"0")], end_stream=True)
+        conn.flush()
+
+    server = ScriptedServer(raw_server, script)
+    with h2c_client() as client:
+        response = client.get(server.url)
+        assert response.content == b"body with trailers"
+        assert response.headers["te-test"] == "1"
+        assert client.get(server.url).content == b"body with trailers"
+    assert server.raw.connections == 1
+
+
+@pytest.mark.anyio
+async def test_async_trace_events(h2c_server: Hypercorn) -> None:
+    events: list[str] = []
+
+    async def trace(name: str, info: dict[str, typing.Any]) -> None:
+        events.append(name)
+
+    async with rapidhttp.AsyncClient(http1=False, http2=True) as client:
+        response = await client.post(
+            h2c_server.url + "echo", content=b"x", extensions={"trace": trace}
+        )
+        assert response.content == b"x"
+    assert [name for name in events if name.startswith("http2.")] == [
+        "http2.send_connection_init.started",
+        "http2.send_connection_init.complete",
+        "http2.send_request_headers.started",
+        "http2.send_request_headers.complete",
+        "http2.send_request_body.started",
+        "http2.send_request_body.complete",
+        "http2.receive_response_headers.started",
+        "http2.receive_response_headers.complete",
+        "http2.receive_response_body.started",
+        "http2.receive_response_body.complete",
+        "http2.response_closed.started",
+        "http2.response_closed.complete",
+    ]
