@@ -6,28 +6,23 @@ line and the body, highlighted by content type. `--verbose` adds the connection 
 request heads. Both come from the request's `trace` extension, which rapidhttp's engine calls
 with httpcore's event names. Rich picks the colours, and uses none when stdout is not a terminal.
 
-click, rich and pygments (the `cli` extra) are imported at module level on purpose:
-`rapidhttp/__init__.py` falls back to a `main` that prints the install hint when they are missing.
+click, rich and pygments form the `cli` extra: `rapidhttp/__init__.py` falls back to a `main`
+that prints the install hint when importing this module raises ImportError. click is imported here
+(`main` is a click command); rich and pygments cost ~40 ms to import, so they are only checked for
+here (`find_spec`, which imports nothing) and imported by the functions that use them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import secrets
-import ssl
 import sys
 import typing
 
 import click
-import pygments.lexers
-import pygments.util
-import rich.console
-import rich.markup
-import rich.progress
-import rich.syntax
-import rich.table
 
 from .__version__ import __version__
 from ._client import Client
@@ -36,6 +31,14 @@ from ._exceptions import InvalidURL, RequestError
 from ._models import Request, Response
 from ._status_codes import codes
 from ._urls import URL
+
+if typing.TYPE_CHECKING:  # pragma: no cover
+    import rich.console
+
+for _name in ("rich", "pygments"):
+    if importlib.util.find_spec(_name) is None:
+        raise ImportError(f"No module named {_name!r}", name=_name)
+del _name
 
 __all__ = ["main"]
 
@@ -55,6 +58,8 @@ def show(console: rich.console.Console, text: str, lexer: str) -> None:
     padding, no markup or emoji interpretation.
     """
     if console.is_terminal:
+        import rich.syntax
+
         console.print(rich.syntax.Syntax(text, lexer, theme=THEME, word_wrap=True))
     else:
         console.out(text, highlight=False)
@@ -93,6 +98,9 @@ def lexer_for(response: Response) -> str:
     if content_type is None:
         return ""
     mime_type = content_type.partition(";")[0].strip().lower()
+    import pygments.lexers
+    import pygments.util
+
     try:
         return typing.cast(str, pygments.lexers.get_lexer_for_mimetype(mime_type).name)
     except pygments.util.ClassNotFound:
@@ -130,22 +138,6 @@ def format_certificate(cert: dict[str, typing.Any]) -> str:
             else:
                 lines.append(f"*     {item!r}")
     return "\n".join(lines)
-
-
-def extra_info(stream: typing.Any, name: str) -> typing.Any:
-    """httpcore's `stream.get_extra_info(name)` for what a connection trace event returns.
-
-    Transports following httpcore return a network stream; rapidhttp's blocking engine returns
-    the socket itself (`socket.socket`, `ssl.SSLSocket`, or a TLS stream with `ssl_object`).
-    """
-    get_extra_info = getattr(stream, "get_extra_info", None)
-    if get_extra_info is not None:
-        return get_extra_info(name)
-    if name == "ssl_object":
-        return stream if isinstance(stream, ssl.SSLSocket) else getattr(stream, "ssl_object", None)
-    if name == "server_addr":
-        return stream.getpeername()
-    return None  # pragma: no cover - only the two names above are asked for
 
 
 # --------------------------------------------------------------------------- trace extension
@@ -194,11 +186,11 @@ class Tracer:
         self.note(f"* Connecting to {info['host']!r}")
 
     def connected(self, info: typing.Mapping[str, typing.Any]) -> None:
-        address = extra_info(info["return_value"], "server_addr")
+        address = info["return_value"].get_extra_info("server_addr")
         self.note(f"* Connected to {address[0]!r} on port {address[1]}")
 
     def tls_established(self, info: typing.Mapping[str, typing.Any]) -> None:
-        ssl_object = extra_info(info["return_value"], "ssl_object")
+        ssl_object = info["return_value"].get_extra_info("ssl_object")
         if ssl_object is None:  # pragma: no cover - every TLS stream exposes its SSL object
             return
         cipher = ssl_object.cipher()
@@ -270,6 +262,9 @@ class Download:
 
     def write(self, response: Response, console: rich.console.Console) -> None:
         """Stream the body to disk chunk by chunk under a progress bar."""
+        import rich.markup
+        import rich.progress
+
         length = response.headers.get("content-length", "")
         # Without a Content-Length the bar pulses and shows the bytes received so far.
         total = int(length) if length.isdigit() else None
@@ -309,6 +304,10 @@ class Download:
 
 def print_help(command: click.Command) -> None:
     """The help page, a rich table built from the command's own options."""
+    import rich.console
+    import rich.markup
+    import rich.table
+
     console = rich.console.Console()
     console.print(f"[bold]rapidhttp[/bold] {__version__}", justify="center")
     console.print()
@@ -547,6 +546,9 @@ def main(
     if not method:
         has_body = content is not None or data or files or json_data is not None
         method = "POST" if has_body else "GET"
+    import rich.console
+    import rich.markup
+
     console = rich.console.Console()
     tracer = Tracer(console, verbose=verbose, follow_redirects=follow_redirects)
     try:

@@ -210,21 +210,51 @@ class SyncConnection:
         return bytes(view[: self._recv_into(view, timeout, "reading from")])
 
     def get_extra_info(self, name: str) -> typing.Any:
-        sock = self.sock
-        if name == "ssl_object":
-            return getattr(sock, "ssl_object", None)
-        if name == "client_addr":
-            return sock.getsockname()
-        if name == "server_addr":
-            return sock.getpeername()
-        if name == "socket":
-            return getattr(sock, "raw_socket", sock)
         if name == "is_readable":
             return not self.is_reusable()
-        return None
+        return _socket_extra_info(self.sock, name)
 
     def __repr__(self) -> str:
         return f"<SyncConnection {self.peer}{' closed' if self._closed else ''}>"
+
+
+def _socket_extra_info(sock: typing.Any, name: str) -> typing.Any:
+    """httpcore's `get_extra_info(name)` for a blocking socket or a `TLSStream` over one, except
+    "is_readable" (the caller's to answer)."""
+    if name == "ssl_object":
+        return getattr(sock, "ssl_object", None)
+    if name == "client_addr":
+        return sock.getsockname()
+    if name == "server_addr":
+        return sock.getpeername()
+    if name == "socket":
+        return getattr(sock, "raw_socket", sock)
+    return None
+
+
+class _SocketStream:
+    """The network stream that connect and start_tls `.complete` trace events return, as
+    httpcore's do: the `SyncConnection` only exists once the whole route is established."""
+
+    __slots__ = ("sock",)
+
+    def __init__(self, sock: typing.Any) -> None:
+        self.sock = sock
+
+    def get_extra_info(self, name: str) -> typing.Any:
+        if name == "is_readable":
+            sock = self.sock
+            pending = getattr(sock, "pending", None)
+            if pending is not None and pending():
+                return True
+            try:
+                return bool(select.select([sock.fileno()], [], [], 0)[0])
+            except (OSError, ValueError):  # closed
+                return True
+        return _socket_extra_info(self.sock, name)
+
+    def __repr__(self) -> str:
+        return f"<_SocketStream {self.sock!r}>"
 
 
 class _UpgradeStream:
@@ -803,11 +833,13 @@ def _traced(
     function: typing.Callable[..., typing.Any],
     *args: typing.Any,
 ) -> typing.Any:
+    """Run `function(*args)` between `name`'s started and complete/failed events; a socket it
+    returns (connect, start_tls) is reported as a network stream with `get_extra_info`."""
     exchange.trace_started(trace, name, info)
     try:
         result = function(*args)
     except BaseException as exc:
         exchange.trace_failed(trace, name, exc)
         raise
-    exchange.trace_complete(trace, name, result)
+    exchange.trace_complete(trace, name, None if result is None else _SocketStream(result))
     return result

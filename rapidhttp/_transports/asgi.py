@@ -23,7 +23,6 @@ the body is complete still reaches the caller and work after the response still 
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import sys
 import types
@@ -33,6 +32,9 @@ from .._exceptions import RemoteProtocolError
 from .._models import Request, Response
 from .._types import AsyncByteStream
 from .base import AsyncBaseTransport
+
+if typing.TYPE_CHECKING:  # pragma: no cover
+    import asyncio
 
 _Message = typing.MutableMapping[str, typing.Any]
 _Receive = typing.Callable[[], typing.Awaitable[_Message]]
@@ -83,12 +85,19 @@ class _Backend(typing.Protocol):
     def spawn(self, fn: _AsyncFn) -> _Task: ...
 
 
+# asyncio is imported where it is used, as trio is below: `import rapidhttp` does not pay for
+# it (~15 ms). It is always in sys.modules by then (an asyncio loop is running), so each of these
+# imports is a dictionary lookup.
+
+
 class _AsyncioTask:
     def __init__(self, task: asyncio.Task[None]) -> None:
         self._task = task
 
     async def join(self) -> None:
         if not self._task.done():
+            import asyncio
+
             await asyncio.wait((self._task,))
 
     async def cancel_and_wait(self) -> None:
@@ -98,13 +107,19 @@ class _AsyncioTask:
 
 class _AsyncioBackend:
     def event(self) -> _Event:
+        import asyncio
+
         return asyncio.Event()
 
     def channel(self) -> tuple[_Put, _Get]:
+        import asyncio
+
         queue: asyncio.Queue[object] = asyncio.Queue(maxsize=_CAPACITY)
         return queue.put, queue.get
 
     def spawn(self, fn: _AsyncFn) -> _Task:
+        import asyncio
+
         # The task runs in a copy of the caller's context, as any asyncio task does.
         return _AsyncioTask(asyncio.get_running_loop().create_task(fn()))
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import typing
 
 from .._config import DEFAULT_LIMITS, Limits, Proxy, shared_ssl_context
-from .._engine.aio import AsyncEngine
 from .._engine.exchange import EngineConfig
 from .._engine.h2 import require_h2
 from .._engine.proxy import ProxyConfig, _import_socksio
@@ -27,6 +26,7 @@ from .base import AsyncBaseTransport, BaseTransport
 if typing.TYPE_CHECKING:  # pragma: no cover
     import ssl
 
+    from .._engine.aio import AsyncEngine
     from .._models import Request, Response
     from .._types import CertTypes, ProxyTypes
 
@@ -159,7 +159,11 @@ class AsyncHTTPTransport(AsyncBaseTransport):
             retries=retries,
             socket_options=socket_options,
         )
-        self._engine = AsyncEngine(config)
+        # Imported here, once per transport: the asyncio driver (and asyncio itself) costs
+        # ~30 ms of CPU to import, which a program that never goes async should not pay.
+        from .._engine.aio import AsyncEngine
+
+        self._engine: AsyncEngine = AsyncEngine(config)
         # Bound once: the client calls handle_async_request for every request.
         self._handle = self._engine.handle
 

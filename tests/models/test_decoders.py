@@ -137,15 +137,19 @@ async def test_async_decoding() -> None:
 
 @pytest.mark.anyio
 async def test_async_decoding_error_has_request() -> None:
-    async def body() -> typing.AsyncIterator[bytes]:
+    async def body() -> typing.AsyncGenerator[bytes, None]:
         yield b"garbage garbage garbage"
 
+    stream = body()
     r = rapidhttp.Response(
-        200, headers={"Content-Encoding": "br"}, content=body(), request=REQUEST
+        200, headers={"Content-Encoding": "br"}, content=stream, request=REQUEST
     )
     with pytest.raises(rapidhttp.DecodingError) as exc_info:
         await r.aread()
     assert exc_info.value.request is REQUEST
+    # Left unexhausted, the generator would be finalised whenever the GC finds it; trio warns
+    # (ResourceWarning, an error here) when that happens while its loop still runs.
+    await stream.aclose()
 
 
 def test_iter_raw_is_not_decoded() -> None:
