@@ -51,9 +51,10 @@ def big_file_server() -> typing.Iterator[CannedServer]:
 
 @pytest.fixture
 def stalling_server() -> typing.Iterator[CannedServer]:
-    """Sends the head and 1000 bytes of a 1 MB body, then stalls (up to 20 s)."""
+    """Sends the head and 200 kB of a 1 MB body, then stalls (up to 20 s). 200 kB is more
+    than any write buffer, so some of it reaches the download's file before the stall."""
     yield from canned(
         b"HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\n"
-        b"content-length: 1000000\r\n\r\n" + b"x" * 1000,
+        b"content-length: 1000000\r\n\r\n" + b"x" * 200_000,
         hold=20.0,
     )

@@ -78,6 +78,12 @@ def test_download(server: Server, tmp_path: os.PathLike[str]) -> None:
     assert "\x1b" not in result.stdout
 
 
+def _has_bytes(folder: os.PathLike[str]) -> bool:
+    """Whether `folder` holds exactly one file, and that file is not empty."""
+    names = os.listdir(folder)
+    return len(names) == 1 and os.path.getsize(os.path.join(folder, names[0])) > 0
+
+
 def test_interrupted_download_leaves_no_file(
     stalling_server: CannedServer, tmp_path: os.PathLike[str]
 ) -> None:
@@ -87,13 +93,14 @@ def test_interrupted_download_leaves_no_file(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as process:
         try:
-            # Wait (bounded) until the transfer is under way: the server has the request
-            # and the body's first bytes have had time to arrive.
+            # Wait (bounded) until the transfer is under way: body bytes reached the
+            # temporary file, so the client is inside its read loop.
+            # (A fixed sleep here was flaky on a loaded machine.)
             deadline = time.monotonic() + 20
-            while not stalling_server.requests and time.monotonic() < deadline:
+            while not _has_bytes(tmp_path) and time.monotonic() < deadline:
                 time.sleep(0.05)
             assert stalling_server.requests, "the download never started"
-            time.sleep(0.3)
+            assert _has_bytes(tmp_path), "the body's first bytes were never written"
             assert len(os.listdir(tmp_path)) == 1  # the temporary file
             assert not os.path.exists(target)  # in progress under a temporary name
             process.send_signal(signal.SIGINT)
