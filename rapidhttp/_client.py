@@ -32,6 +32,7 @@ from ._config import (
     Timeout,
 )
 from ._decoders import SUPPORTED_DECODERS
+from ._engine.h2 import require_h2
 from ._exceptions import InvalidURL, RemoteProtocolError, RequestError, TooManyRedirects
 from ._models import Cookies, Headers, Request, Response
 from ._transports.asgi import ASGITransport
@@ -624,21 +625,6 @@ class BaseClient:
         return None
 
 
-def _check_http2_available(http2: bool) -> None:
-    if not http2:
-        return
-    try:
-        import h2  # noqa: F401
-    except ImportError:  # pragma: no cover - h2 is part of the `http2` extra
-        try:
-            import jh2  # noqa: F401
-        except ImportError:
-            raise ImportError(
-                "Using http2=True, but the 'h2' package is not installed. "
-                "Make sure to install rapidhttp using `pip install rapidhttp[http2]`."
-            ) from None
-
-
 # --------------------------------------------------------------------------- sync driver
 
 
@@ -691,7 +677,8 @@ class Client(BaseClient):
             trust_env=trust_env,
             default_encoding=default_encoding,
         )
-        _check_http2_available(http2)
+        if http2:
+            require_h2()
         self._transport: BaseTransport = self._setup_routing(
             HTTPTransport,
             WSGITransport,
@@ -1157,7 +1144,8 @@ class AsyncClient(BaseClient):
             trust_env=trust_env,
             default_encoding=default_encoding,
         )
-        _check_http2_available(http2)
+        if http2:
+            require_h2()
         self._transport: AsyncBaseTransport = self._setup_routing(
             AsyncHTTPTransport,
             ASGITransport,

@@ -77,18 +77,13 @@ def _load_h2() -> None:
         from jh2.exceptions import ProtocolError
         from jh2.settings import SettingCodes, Settings
     except ImportError:  # pragma: no cover - depends on the installed extras
-        try:
-            from h2 import events as h2_events  # type: ignore[no-redef]
-            from h2.config import H2Configuration  # type: ignore[no-redef]
-            from h2.connection import H2Connection  # type: ignore[no-redef]
-            from h2.errors import ErrorCodes  # type: ignore[no-redef]
-            from h2.exceptions import ProtocolError  # type: ignore[no-redef]
-            from h2.settings import SettingCodes, Settings  # type: ignore[no-redef]
-        except ImportError:
-            raise ImportError(
-                "Using http2=True, but the 'h2' package is not installed. "
-                "Make sure to install rapidhttp using `pip install rapidhttp[http2]`."
-            ) from None
+        # `require_h2()` has already checked that one of the two is installed.
+        from h2 import events as h2_events  # type: ignore[no-redef]
+        from h2.config import H2Configuration  # type: ignore[no-redef]
+        from h2.connection import H2Connection  # type: ignore[no-redef]
+        from h2.errors import ErrorCodes  # type: ignore[no-redef]
+        from h2.exceptions import ProtocolError  # type: ignore[no-redef]
+        from h2.settings import SettingCodes, Settings  # type: ignore[no-redef]
 
     class _H2Connection(H2Connection):  # type: ignore[misc,valid-type]
         """h2's connection, counting open outbound streams in O(1).
@@ -338,6 +333,11 @@ class H2Protocol:
                 stream.error = RemoteProtocolError(f"HTTP/2 stream {stream_id} closed: {exc}")
             raise stream.error or RemoteProtocolError(str(exc)) from exc
         return sent
+
+    def can_send(self, stream: H2Stream) -> bool:
+        """Whether a request-body writer blocked on flow control may go on: the window
+        opened, or the stream ended or failed (so there is nothing left to wait for)."""
+        return self.send_window(stream) > 0 or stream.ended or stream.error is not None
 
     def send_window(self, stream: H2Stream) -> int:
         """How many body bytes the flow-control windows let this stream send now."""

@@ -343,15 +343,12 @@ class AsyncH2Connection:
             view = view[sent:]
             if view and not sent:
                 try:
-                    await self._wait(stream, self._window_open, timeout)
+                    await self._wait(stream, self.h2.can_send, timeout)
                 except ReadTimeout:
                     raise WriteTimeout(
                         f"Timed out after {timeout} s sending the request to {self.io.peer}"
                     ) from None
         return True
-
-    def _window_open(self, stream: H2Stream) -> bool:
-        return self.h2.send_window(stream) > 0 or stream.ended or stream.error is not None
 
     def finish(self, pool: ConnectionPool, slot: Slot, stream: H2Stream | None) -> None:
         """Synchronous, so it also runs on cancellation: reset the stream if still open and

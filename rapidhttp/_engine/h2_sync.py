@@ -328,15 +328,12 @@ class H2SyncConnection:
             view = view[sent:]
             if view and not sent:
                 try:
-                    self._wait(stream, self._window_open, timeout)
+                    self._wait(stream, self.h2.can_send, timeout)
                 except ReadTimeout:
                     raise WriteTimeout(
                         f"Timed out after {timeout} s sending the request to {self.io.peer}"
                     ) from None
         return True
-
-    def _window_open(self, stream: H2Stream) -> bool:
-        return self.h2.send_window(stream) > 0 or stream.ended or stream.error is not None
 
     def finish(self, engine: SyncEngine, lease: _Lease, stream: H2Stream | None) -> None:
         """The request is over: reset its stream if still open, and release its pool slot."""
