@@ -471,7 +471,7 @@ class BaseClient:
 
     def _bind_response(self, request: Request, response: Response) -> None:
         """Attach what the client owns to a response fresh from the transport."""
-        response.request = request
+        response._request = request
         response.default_encoding = self._default_encoding
         # The jar is only walked when the server actually sets cookies. (The lowercased
         # names directly: this runs for every response.)

@@ -28,6 +28,7 @@ from ._content import (
 from ._decoders import (
     ByteChunker,
     ContentDecoder,
+    IdentityDecoder,
     LineDecoder,
     TextChunker,
     TextDecoder,
@@ -635,16 +636,23 @@ class _BodyReader:
 
     def __init__(self, response: Response) -> None:
         self._response = response
-        self._decoder = response._get_content_decoder()
+        decoder = response._get_content_decoder()
+        # Unencoded bodies (the usual case) skip the decoder calls.
+        self._decoder = None if type(decoder) is IdentityDecoder else decoder
         self._parts: list[bytes] = []
 
     def feed(self, raw: bytes) -> None:
         self._response._num_bytes_downloaded += len(raw)
-        self._parts.append(self._decoder.decode(raw))
+        decoder = self._decoder
+        self._parts.append(raw if decoder is None else decoder.decode(raw))
 
     def finish(self) -> bytes:
-        self._parts.append(self._decoder.flush())
-        return b"".join(self._parts)
+        parts = self._parts
+        if self._decoder is not None:
+            parts.append(self._decoder.flush())
+        elif len(parts) == 1 and type(parts[0]) is bytes:
+            return parts[0]  # no copy
+        return b"".join(parts)
 
 
 _Stage = tuple[
@@ -836,6 +844,32 @@ class Response:
 
         self._num_bytes_downloaded = 0
 
+    @classmethod
+    def _from_transport(
+        cls,
+        status_code: int,
+        headers: Headers,
+        stream: SyncByteStream | AsyncByteStream,
+        extensions: dict[str, typing.Any],
+    ) -> Response:
+        """A response as a network transport makes it: what `__init__` does for
+        `Response(status_code, headers=..., stream=..., extensions=...)`, minus the copies,
+        the validation and the checks, since `headers` and `extensions` are fresh and ours
+        (taken over, not copied). Runs once per response on the hot path."""
+        response = cls.__new__(cls)
+        response.status_code = status_code
+        response.headers = headers
+        response._request = None
+        response.next_request = None
+        response.extensions = extensions
+        response.history = []
+        response.is_closed = False
+        response.is_stream_consumed = False
+        response.default_encoding = "utf-8"
+        response.stream = stream
+        response._num_bytes_downloaded = 0
+        return response
+
     @property
     def elapsed(self) -> datetime.timedelta:
         """The time from sending the request to the end of the response; available once
@@ -944,9 +978,13 @@ class Response:
         # and on the hot path the attribute is always missing at first.
         decoder: ContentDecoder | None = getattr(self, "_decoder", None)
         if decoder is None:
-            decoder = self._decoder = content_decoder(
-                self.headers.get_list("content-encoding", split_commas=True)
-            )
+            headers = self.headers
+            # Most responses have no Content-Encoding: one list lookup says so.
+            if b"content-encoding" in headers._lower_keys():
+                codings = headers.get_list("content-encoding", split_commas=True)
+            else:
+                codings = []
+            decoder = self._decoder = content_decoder(codings)
         return decoder
 
     @property

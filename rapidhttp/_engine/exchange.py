@@ -225,7 +225,7 @@ def prepare(routes: dict[typing.Any, Route], config: EngineConfig, request: Requ
     route = route_for(routes, config, request)
     method = _METHOD_BYTES.get(request.method) or request.method.encode("ascii")
     url = request.url
-    headers = request.headers.raw
+    headers = request.headers._raw  # read only, never changed here: no copy
     if route.forward:
         target = route.forward_prefix + url.raw_path
         if route.forward_headers:
@@ -317,12 +317,11 @@ def build_response(
     network_stream: typing.Any,
 ) -> Response:
     """A `rapidhttp.Response` from a parsed head; `headers` are taken over, not copied."""
-    response = Response(head.status_code, stream=stream)
-    # Set after construction: the constructor would copy both (validating the headers again).
-    response.headers = Headers._from_raw(head.headers)
-    response.extensions = {
+    extensions = {
         "http_version": head.http_version,
         "reason_phrase": head.reason_phrase,
         "network_stream": network_stream,
     }
-    return response
+    return Response._from_transport(
+        head.status_code, Headers._from_raw(head.headers), stream, extensions
+    )

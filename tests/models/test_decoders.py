@@ -10,6 +10,8 @@ import zlib
 import brotli
 import pytest
 import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import rapidhttp
 from rapidhttp import _decoders
@@ -220,6 +222,34 @@ def test_byte_chunker() -> None:
     assert chunker.flush() == [b"xyz"]
     passthrough = ByteChunker()
     assert passthrough.decode(b"") == [] and passthrough.decode(b"a") == [b"a"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.binary(max_size=300),
+    cuts=st.lists(st.integers(min_value=0, max_value=300), max_size=12),
+    size=st.one_of(st.none(), st.integers(min_value=1, max_value=64)),
+)
+def test_byte_chunker_any_split(data: bytes, cuts: list[int], size: int | None) -> None:
+    """However the input is split, the output is the same bytes in pieces of exactly `size`
+    (the last one shorter), all of them `bytes`."""
+    bounds = sorted({0, len(data), *(c for c in cuts if c <= len(data))})
+    chunker = ByteChunker(chunk_size=size)
+    output: list[bytes] = []
+    for start, end in zip(bounds, bounds[1:], strict=False):
+        output += chunker.decode(data[start:end])
+    output += chunker.flush()
+    assert b"".join(output) == data
+    assert all(type(piece) is bytes and piece for piece in output)
+    if size is not None:
+        assert all(len(piece) == size for piece in output[:-1])
+        assert not output or len(output[-1]) <= size
+
+
+def test_byte_chunker_passes_aligned_pieces_without_copy() -> None:
+    chunker = ByteChunker(chunk_size=4)
+    piece = b"abcd"
+    assert chunker.decode(piece)[0] is piece
 
 
 def test_text_chunker() -> None:
