@@ -125,6 +125,46 @@ def test_unread_response_closes_the_connection(
     assert server.connections == 2
 
 
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_large_body_then_small_on_the_same_connection(
+    srv: typing.Any, raw_server: RawServerFactory, chunked: bool
+) -> None:
+    """A body far larger than the read buffer (which grows while it streams in, then shrinks
+    back) arrives byte for byte, and the connection then carries a small exchange."""
+    big = os.urandom(3_000_000)
+    if chunked:
+        framed = b"".join(
+            b"%x\r\n%b\r\n" % (len(p), p) for p in (big[:1_000_000], big[1_000_000:])
+        )
+        big_response = (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + framed + b"0\r\n\r\n"
+        )
+    else:
+        big_response = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%b" % (len(big), big)
+    answers = iter([big_response, OK_RESPONSE])
+
+    def handler(sock: socket.socket) -> None:
+        pending = b""
+        while (request := srv.read_request(sock, pending)) is not None:
+            pending = request[2]
+            sock.sendall(next(answers))
+
+    server = raw_server(handler)
+    with HTTPTransport() as transport:
+        request = rapidhttp.Request("GET", server.url)
+        response = transport.handle_request(request)
+        try:
+            pieces = list(typing.cast(typing.Iterable[bytes], response.stream))
+        finally:
+            response.close()
+        assert b"".join(pieces) == big
+        assert max(map(len, pieces)) > 65536  # the buffer grew past its initial size
+        assert send(transport, "GET", server.url).content == b"hello"
+        idle = next(iter(transport._engine.pool._idle)).conn
+        assert len(idle._view) == 65536  # and shrank back once the body was done
+    assert server.connections == 1
+
+
 def test_connection_close_is_not_reused(srv: typing.Any, raw_server: RawServerFactory) -> None:
     server = raw_server(
         srv.keep_alive_handler(
