@@ -106,55 +106,6 @@ _REOPEN_ERRORS = {
 }
 
 
-# --------------------------------------------------------------------------- response binding
-
-
-class BoundSyncStream(SyncByteStream):
-    """The transport's response stream, wrapped so that closing it stamps `response.elapsed`."""
-
-    def __init__(self, stream: SyncByteStream, response: Response, start: float) -> None:
-        self._stream = stream
-        self._response: Response | None = response
-        self._start = start
-
-    def __iter__(self) -> typing.Iterator[bytes]:
-        # The inner iterator itself: a `yield from` generator would add a frame per chunk.
-        return iter(self._stream)
-
-    def close(self) -> None:
-        _stamp_elapsed(self)
-        self._stream.close()
-
-
-class BoundAsyncStream(AsyncByteStream):
-    """The async twin of `BoundSyncStream`."""
-
-    def __init__(self, stream: AsyncByteStream, response: Response, start: float) -> None:
-        self._stream = stream
-        self._response: Response | None = response
-        self._start = start
-
-    def __aiter__(self) -> typing.AsyncIterator[bytes]:
-        # Hand out the inner iterator itself: wrapping it in an async generator would leave
-        # one unexhausted generator behind each early `break`, which trio reports.
-        return self._stream.__aiter__()
-
-    async def aclose(self) -> None:
-        _stamp_elapsed(self)
-        await self._stream.aclose()
-
-
-def _stamp_elapsed(bound: BoundSyncStream | BoundAsyncStream) -> None:
-    """Stamp the response's `elapsed` when its stream closes, as seconds (`Response.elapsed`
-    makes the timedelta if and when it is read), and let go of the response: the response
-    and its stream would otherwise form a cycle, leaving every response to the cyclic GC
-    rather than freeing it by reference counting."""
-    response = bound._response
-    if response is not None:
-        bound._response = None
-        response._elapsed = time.perf_counter() - bound._start
-
-
 # --------------------------------------------------------------------------- redirect rules
 
 
@@ -469,8 +420,10 @@ class BaseClient:
         if len(history) > self.max_redirects:
             raise TooManyRedirects("Exceeded maximum allowed redirects.", request=request)
 
-    def _bind_response(self, request: Request, response: Response) -> None:
-        """Attach what the client owns to a response fresh from the transport."""
+    def _bind_response(self, request: Request, response: Response, start: float) -> None:
+        """Attach what the client owns to a response fresh from the transport, `start` being
+        when it was sent: closing the response stamps `elapsed` from it."""
+        response._started = start
         response._request = request
         response.default_encoding = self._default_encoding
         # The jar is only walked when the server actually sets cookies. (The lowercased
@@ -861,8 +814,7 @@ class Client(BaseClient):
             exc.request = request
             raise
         assert isinstance(response.stream, SyncByteStream)
-        response.stream = BoundSyncStream(response.stream, response, start)
-        self._bind_response(request, response)
+        self._bind_response(request, response, start)
         return response
 
     def get(
@@ -1331,8 +1283,7 @@ class AsyncClient(BaseClient):
             exc.request = request
             raise
         assert isinstance(response.stream, AsyncByteStream)
-        response.stream = BoundAsyncStream(response.stream, response, start)
-        self._bind_response(request, response)
+        self._bind_response(request, response, start)
         return response
 
     async def get(

@@ -13,6 +13,7 @@ import codecs
 import datetime
 import json as jsonlib
 import re
+import time
 import typing
 from collections.abc import Mapping
 from http.cookiejar import Cookie, CookieJar
@@ -797,7 +798,10 @@ _STATUS_ERROR_TYPES = {
 
 
 class Response:
-    # Set when first needed (or, for `_elapsed`, by the client when the body is done).
+    # When a client sent the request (`time.perf_counter()`): closing the response then stamps
+    # `_elapsed`. None for responses made outside a client, which have no elapsed time.
+    _started: float | None = None
+    # Set when first needed (or, for `_elapsed`, when a client's response is closed).
     _content: bytes
     _text: str
     _encoding: str | None
@@ -887,6 +891,13 @@ class Response:
     @elapsed.setter
     def elapsed(self, elapsed: datetime.timedelta) -> None:
         self._elapsed = elapsed
+
+    def _stamp_elapsed(self) -> None:
+        """At close: the time since a client sent the request, as seconds (`elapsed` makes
+        the timedelta if and when it is read)."""
+        started = self._started
+        if started is not None:
+            self._elapsed = time.perf_counter() - started
 
     @property
     def request(self) -> Request:
@@ -1153,6 +1164,11 @@ class Response:
             return content
         # What `b"".join(self.iter_bytes())` gives, without the layers of iterators.
         self._start_raw(SyncByteStream, _SYNC_ITERATOR_ERROR)
+        content = self._body_in_memory()
+        if content is not None:
+            self.close()
+            self._content = content
+            return content
         reader = _BodyReader(self)
         try:
             for raw_bytes in self.stream:  # type: ignore[union-attr]
@@ -1163,6 +1179,19 @@ class Response:
             self._attach_request(exc)
             raise
         return self._content
+
+    def _body_in_memory(self) -> bytes | None:
+        """The whole body, when the stream holds it in memory (a `ByteStream`: what network
+        transports return for a body that came with its head) and it needs no decoding: then
+        `read` and `aread` take it as it is, without iterating the stream."""
+        stream = self.stream
+        if not isinstance(stream, ByteStream):
+            return None
+        if b"content-encoding" not in self.headers._lower_keys():
+            content = stream._stream
+            self._num_bytes_downloaded = len(content)
+            return content
+        return None
 
     def iter_bytes(self, chunk_size: int | None = None) -> typing.Iterator[bytes]:
         """The decoded body (gzip, deflate, br, zstd), in chunks of `chunk_size` bytes
@@ -1190,6 +1219,7 @@ class Response:
             raise RuntimeError("Attempted to call an sync close on an async stream.")
         if not self.is_closed:
             self.is_closed = True
+            self._stamp_elapsed()
             try:
                 self.stream.close()
             except RequestError as exc:
@@ -1202,6 +1232,11 @@ class Response:
         if content is not None:
             return content
         self._start_raw(AsyncByteStream, _ASYNC_ITERATOR_ERROR)
+        content = self._body_in_memory()
+        if content is not None:
+            await self.aclose()
+            self._content = content
+            return content
         reader = _BodyReader(self)
         try:
             async for raw_bytes in self.stream:  # type: ignore[union-attr]
@@ -1235,6 +1270,7 @@ class Response:
             raise RuntimeError("Attempted to call an async close on an sync stream.")
         if not self.is_closed:
             self.is_closed = True
+            self._stamp_elapsed()
             try:
                 await self.stream.aclose()
             except RequestError as exc:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import ssl
 import typing
 
-from .._content import ByteStream, SyncToAsyncIterator
+from .._content import ByteStream
 from .._exceptions import UnsupportedProtocol
 from .._models import Headers, Response
 from .._types import AsyncByteStream, SyncByteStream
@@ -294,21 +294,13 @@ def trace_failed(trace: TraceCallback, name: str, exc: BaseException) -> typing.
 # --------------------------------------------------------------------------- responses
 
 
-class CompleteStream(SyncByteStream, AsyncByteStream):
+class CompleteStream(ByteStream):
     """The body of a response that arrived whole with its head: the connection is already back
-    in the pool, so reading it does no I/O (sync and async alike)."""
-
-    __slots__ = ("_chunks",)
+    in the pool, so reading it does no I/O (sync and async alike). A `ByteStream`, so that
+    `Response.read`/`aread` take it without iterating."""
 
     def __init__(self, chunks: list[bytes]) -> None:
-        self._chunks = chunks
-
-    def __iter__(self) -> typing.Iterator[bytes]:
-        return iter(self._chunks)
-
-    def __aiter__(self) -> typing.AsyncIterator[bytes]:
-        # A plain async iterator, not an async generator: trio warns about unexhausted ones.
-        return SyncToAsyncIterator(iter(self._chunks))
+        super().__init__(chunks[0] if len(chunks) == 1 else b"".join(chunks))
 
 
 def build_response(
