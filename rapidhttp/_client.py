@@ -398,8 +398,8 @@ class BaseClient:
         if resolved is not None:
             return resolved
         url = request.url
-        # `userinfo` is the cheap test; "http://:@host" has userinfo but no credentials.
-        if url.userinfo and (url.username or url.password):
+        # The parsed userinfo is the cheap test; "http://:@host" has userinfo but no credentials.
+        if url._uri_reference.userinfo and (url.username or url.password):
             return BasicAuth(username=url.username, password=url.password)
         return _NO_AUTH
 

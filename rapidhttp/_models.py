@@ -1234,7 +1234,12 @@ class Response:
         self._start_raw(AsyncByteStream, _ASYNC_ITERATOR_ERROR)
         content = self._body_in_memory()
         if content is not None:
-            await self.aclose()
+            if getattr(type(self.stream), "aclose", None) is AsyncByteStream.aclose:
+                # A stream with nothing to release: no coroutine to create and await.
+                self.is_closed = True
+                self._stamp_elapsed()
+            else:
+                await self.aclose()
             self._content = content
             return content
         reader = _BodyReader(self)
