@@ -46,7 +46,9 @@ if typing.TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["H2SyncConnection", "connect_h2"]
 
-BUFFER_SIZE = 65536
+# One read takes in up to this much (several TLS records: see `_read`), so a download feeds h2
+# a few big frames per call instead of one 16 KiB record at a time.
+BUFFER_SIZE = 2**18
 _monotonic = time.monotonic
 
 
@@ -144,7 +146,7 @@ class H2SyncConnection:
                 )
         with self.io_lock:
             try:
-                nbytes = self.io._recv_into(self._view, timeout, "reading from")
+                nbytes = self._recv(timeout)
             except ReadError as exc:
                 self._broken(exc)
                 return
@@ -154,10 +156,29 @@ class H2SyncConnection:
                 else:
                     touched = self.h2.receive_eof()
                 self._wake(touched)
-            try:
-                self._flush(timeout)
-            except (WriteError, WriteTimeout):
-                pass  # the streams have been failed; each reports it
+            if self.h2.pending:  # acknowledgements, PING answers
+                try:
+                    self._flush(timeout)
+                except (WriteError, WriteTimeout):
+                    pass  # the streams have been failed; each reports it
+
+    def _recv(self, timeout: float | None) -> int:
+        """Read what has arrived, up to the buffer's size: a TLS socket returns one record
+        (16 KiB at most) per call, so go on while more is there without waiting."""
+        view = self._view
+        recv_into = self.io._recv_into
+        nbytes = recv_into(view, timeout, "reading from")
+        pending = self._pending
+        while (
+            nbytes
+            and nbytes < BUFFER_SIZE
+            and ((pending is not None and pending()) or self._poll.poll(0))
+        ):
+            more = recv_into(view[nbytes:], timeout, "reading from")
+            if not more:
+                break  # EOF: the next read sees it again, after these bytes are used
+            nbytes += more
+        return nbytes
 
     def _broken(self, exc: Exception) -> None:
         with self.lock:
@@ -423,9 +444,9 @@ class H2SyncResponseStream(SyncByteStream):
                 with conn.lock:
                     chunks = conn.h2.take_body(stream)
                     ended = stream.ended
-                if not ended:
+                if not ended and conn.h2.pending:  # window updates for what was taken
                     with conn.io_lock:
-                        conn._flush(self._timeout)  # window updates for what was taken
+                        conn._flush(self._timeout)
                 yield from chunks
                 if ended:
                     break

@@ -824,3 +824,115 @@ async def test_async_trace_events(h2c_server: Hypercorn) -> None:
         "http2.response_closed.started",
         "http2.response_closed.complete",
     ]
+
+
+# --------------------------------------------------------------------------- flow control, frames
+
+
+def small_connection_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A receive window far smaller than the bodies below: if finished or abandoned streams
+    did not give their bytes back to the connection window, the server would stall."""
+    monkeypatch.setattr(engine_h2, "CONNECTION_WINDOW", 2**17)
+    monkeypatch.setattr(engine_h2, "RELEASE_BATCH", 2**15)
+
+
+def test_finished_streams_give_the_connection_window_back(
+    h2c_server: Hypercorn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small_connection_window(monkeypatch)
+    with h2c_client(timeout=10) as client:
+        for i in range(300):  # 300 x 1 kB + abandoned streams: several times the window
+            size = 1000 + i
+            assert client.get(f"{h2c_server.url}bytes/{size}").content == pattern(size)
+            if i % 100 == 0:
+                with client.stream("GET", h2c_server.url + "bytes/300000") as response:
+                    next(response.iter_raw())
+        assert client._transport._engine.pool.total == 1  # type: ignore[attr-defined]
+
+
+@pytest.mark.anyio
+async def test_async_finished_streams_give_the_connection_window_back(
+    h2c_server: Hypercorn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import anyio
+
+    small_connection_window(monkeypatch)
+    async with rapidhttp.AsyncClient(http1=False, http2=True, timeout=10) as client:
+
+        async def one(size: int) -> None:
+            response = await client.get(f"{h2c_server.url}bytes/{size}")
+            assert response.content == pattern(size)
+
+        async with anyio.create_task_group() as group:
+            for i in range(30):  # concurrent: streams finish while others still receive
+                group.start_soon(one, 40_000 + i)
+        async with client.stream("GET", h2c_server.url + "bytes/300000") as response:
+            async for _ in response.aiter_raw():
+                break
+        await one(200_000)
+        assert client._transport._engine.pool.total == 1  # type: ignore[attr-defined]
+
+
+def test_server_sends_frames_as_large_as_we_accept(raw_server: typing.Any) -> None:
+    """We announce SETTINGS_MAX_FRAME_SIZE above the 16 KiB default, and honour it on receipt."""
+    body = pattern(engine_h2.MAX_FRAME_SIZE)
+
+    def script(
+        conn: ScriptedConnection, stream_id: int, headers: dict[bytes, bytes], body_: bytes
+    ) -> None:
+        assert conn.h2.max_outbound_frame_size == engine_h2.MAX_FRAME_SIZE
+        conn.h2.send_headers(stream_id, [(b":status", b"200")])
+        conn.h2.send_data(stream_id, body, end_stream=True)  # one frame
+        conn.flush()
+
+    server = ScriptedServer(raw_server, script)
+    with h2c_client(timeout=10) as client:
+        assert client.get(server.url).content == body
+        assert client.get(server.url).content == body
+    assert server.raw.connections == 1
+
+
+@pytest.mark.anyio
+async def test_async_concurrent_requests_leave_in_few_writes(
+    h2c_server: Hypercorn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The frames of requests started in the same loop turn leave in one write (asyncio: a
+    callback at the end of the turn; trio: one writer that lets the others add theirs first).
+
+    Tasks are woken in groups, by the reads that bring their responses; each group's next
+    requests should leave together: about one write per read, not one per request."""
+    import anyio
+
+    counts = {"writes": 0, "reads": 0}
+    data_to_send = engine_h2.H2Protocol.data_to_send
+    receive_data = engine_h2.H2Protocol.receive_data
+
+    def counting_send(self: engine_h2.H2Protocol) -> bytes:
+        data = data_to_send(self)
+        counts["writes"] += bool(data)
+        return data
+
+    def counting_receive(
+        self: engine_h2.H2Protocol, data: bytes | memoryview
+    ) -> list[engine_h2.H2Stream]:
+        counts["reads"] += 1
+        return receive_data(self, data)
+
+    async with rapidhttp.AsyncClient(http1=False, http2=True, timeout=10) as client:
+        assert (await client.get(h2c_server.url)).text == "Hello, world!"
+        monkeypatch.setattr(engine_h2.H2Protocol, "data_to_send", counting_send)
+        monkeypatch.setattr(engine_h2.H2Protocol, "receive_data", counting_receive)
+        texts: list[str] = []
+
+        async def four() -> None:
+            for _ in range(4):
+                texts.append((await client.get(h2c_server.url)).text)
+
+        async with anyio.create_task_group() as group:
+            for _ in range(50):
+                group.start_soon(four)
+        assert texts == ["Hello, world!"] * 200
+        # Measured without load: ~10-30 writes for ~10-30 reads (one write per request
+        # before trio's batching: ~100).
+        assert counts["writes"] <= counts["reads"] + 5, counts
+        assert client._transport._engine.pool.total == 1  # type: ignore[attr-defined]
