@@ -13,6 +13,12 @@ This module also holds `AsyncEngine`, the request flow shared by the asyncio and
 connection class and a few primitives (`AsyncioBackend` here, `trio_driver.TrioBackend`). The
 sans-I/O decisions come from exchange.py (routes, retry rule, backoff, responses) and pool.py.
 
+The common request (body in memory, no tracing) awaits exactly once: the head and body are
+handed to the connection without awaiting (`send_nowait`; only a full send buffer makes it
+wait), the task waits for the response once, and a response that came whole with its head is a
+`ReceivedStream`, which `Response.aread` takes without iterating. A keep-alive connection handed
+out again within `POLL_AFTER_IDLE` of its last response is not polled for a FIN.
+
 Cancellation safety: every await leaves the connection in a state that `close()` can finish
 synchronously, and the pool is only touched by synchronous calls. Whatever interrupts a request
 (an error, a timeout, a task or cancel-scope cancellation) runs `except BaseException` handlers
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import math
 import select
 import ssl
 import sys
@@ -74,6 +81,10 @@ __all__ = ["AioConnection", "AsyncEngine", "AsyncioBackend", "open_aio_connectio
 # flow control for big bodies consumed slower than they arrive.
 READ_HIGH_WATER = 256 * 1024
 BUFFER_SIZE = 64 * 1024
+# A connection handed out again within this many seconds of going idle is not polled for a FIN
+# (a syscall): servers close idle connections after seconds, not microseconds, and one closing
+# in this window races with the request either way (the idle-connection retry covers that).
+POLL_AFTER_IDLE = 0.001
 
 
 def _readable(fd: int) -> bool:
@@ -118,6 +129,7 @@ class AioConnection(asyncio.BufferedProtocol):
         self._raw: bytearray | None = None  # bytes outside HTTP/1.1: proxy handshake, 101
         self._deadline: float | None = None  # of the current wait for data
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf  # when `_timer` fires
 
     # ---------------------------------------------------------------- loop callbacks
 
@@ -128,23 +140,8 @@ class AioConnection(asyncio.BufferedProtocol):
         return self._buffer
 
     def buffer_updated(self, nbytes: int) -> None:
-        if self._raw is not None:
-            self._raw += self._buffer[:nbytes]
-            if self._waiter is not None:
-                _wake(self._waiter, True)
-            return
-        if not self.active:
-            if not self.got_response_bytes:
-                # A new connection's first bytes, before any request: an HTTP/2 server's
-                # preface (ALPN "h2" or prior knowledge) that came before the switch to raw
-                # mode (`h2_async`); for HTTP/1.1 they are an error at the first read.
-                self._raw = bytearray(self._buffer[:nbytes])
-                self._parse_error = RemoteProtocolError("The server sent data before a request.")
-                return
-            # Nothing was asked: a server closing an idle connection may send a 408 first.
-            self._unusable = True
-            if self.transport is not None:
-                self.transport.abort()
+        if self._raw is not None or not self.active:
+            self._outside_http(nbytes)
             return
         self.got_response_bytes = True
         try:
@@ -155,8 +152,29 @@ class AioConnection(asyncio.BufferedProtocol):
         if self._unread > READ_HIGH_WATER and not self._reading_paused:
             self._reading_paused = True
             typing.cast(asyncio.Transport, self.transport).pause_reading()
-        if self._waiter is not None:
-            _wake(self._waiter, True)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(True)
+
+    def _outside_http(self, nbytes: int) -> None:
+        """Bytes for raw mode (proxy handshake, HTTP/2, after a 101), or that arrived while no
+        request was active."""
+        if self._raw is not None:
+            self._raw += self._buffer[:nbytes]
+            if self._waiter is not None:
+                _wake(self._waiter, True)
+            return
+        if not self.got_response_bytes:
+            # A new connection's first bytes, before any request: an HTTP/2 server's preface
+            # (ALPN "h2" or prior knowledge) that came before the switch to raw mode
+            # (`h2_async`); for HTTP/1.1 they are an error at the first read.
+            self._raw = bytearray(self._buffer[:nbytes])
+            self._parse_error = RemoteProtocolError("The server sent data before a request.")
+            return
+        # Nothing was asked: a server closing an idle connection may send a 408 first.
+        self._unusable = True
+        if self.transport is not None:
+            self.transport.abort()
 
     def eof_received(self) -> bool:
         self._eof = True
@@ -182,12 +200,15 @@ class AioConnection(asyncio.BufferedProtocol):
 
     # ---------------------------------------------------------------- used by the request task
 
-    def is_reusable(self) -> bool:
-        """True if an idle connection can carry another request."""
+    def is_reusable(self, idle_for: float = math.inf) -> bool:
+        """True if the connection can carry another request; `idle_for`: seconds since it
+        went idle (when the pool hands it out again)."""
         if self._unusable or self._eof or self.transport is None:
             return False
-        if self.active or self._raw is not None:
-            return True  # releasing after a response, or HTTP/2 / raw mode: the flags suffice
+        if idle_for <= POLL_AFTER_IDLE or self._raw is not None:
+            # Just used (a response ending, or handed out again at once) or in HTTP/2 / raw
+            # mode: the flags suffice.
+            return True
         # Handed out again after idling: the callbacks above only see a server's FIN (or stray
         # bytes) if the loop ran since it arrived; application code may have kept the loop
         # busy. So ask the socket too, once (one poll(), as the other drivers and httpcore).
@@ -197,14 +218,21 @@ class AioConnection(asyncio.BufferedProtocol):
         except (OSError, ValueError):
             return False
 
-    async def write(self, data: bytes, timeout: float | None = None) -> None:
-        if self._eof or self.transport is None:
+    def send_nowait(self, data: bytes) -> bool:
+        """Hand `data` to the transport, which never refuses it; False when its buffer is
+        above the high-water mark and the caller must `await flush()` before writing more."""
+        transport = self.transport
+        if self._eof or transport is None:
             raise WriteError(f"Connection to {self.peer} was closed before the request was sent.")
-        self.transport.write(data)
-        if self._writing_paused:
-            await self._drain(timeout)
+        transport.write(data)
+        return not self._writing_paused
 
-    async def _drain(self, timeout: float | None) -> None:
+    async def write(self, data: bytes, timeout: float | None = None) -> None:
+        if not self.send_nowait(data):
+            await self.flush(timeout)
+
+    async def flush(self, timeout: float | None) -> None:
+        """Wait until the transport's buffer drains below its low-water mark."""
         while self._writing_paused and not self._eof:
             waiter = self._loop.create_future()
             self._drain_waiter = waiter
@@ -253,22 +281,22 @@ class AioConnection(asyncio.BufferedProtocol):
         waits) lapses. A busy keep-alive connection so costs one timer per `timeout` seconds.
         """
         loop = self._loop
-        waiter = loop.create_future()
-        self._waiter = waiter
-        if timeout is not None:
+        waiter = self._waiter = loop.create_future()
+        if timeout is None:
+            self._deadline = None
+        else:
             self._deadline = deadline = loop.time() + timeout
-            timer = self._timer
-            # Re-arm when this wait's timeout is shorter than the armed one's (a per-request
+            # Re-armed when this wait's timeout is shorter than the armed one's (a per-request
             # timeout after a longer one on the same keep-alive connection).
-            if timer is None or timer.when() > deadline:
-                if timer is not None:
-                    timer.cancel()
+            if deadline < self._timer_at:
+                if self._timer is not None:
+                    self._timer.cancel()
                 self._timer = loop.call_at(deadline, self._on_timer)
+                self._timer_at = deadline
         try:
             in_time = await waiter
         finally:
             self._waiter = None
-            self._deadline = None
         if not in_time:
             raise ReadTimeout(
                 f"Timed out after {timeout} s waiting for the response from {self.peer}"
@@ -276,6 +304,7 @@ class AioConnection(asyncio.BufferedProtocol):
 
     def _on_timer(self) -> None:
         self._timer = None
+        self._timer_at = math.inf
         deadline = self._deadline
         if deadline is None or self._waiter is None:
             return
@@ -283,6 +312,7 @@ class AioConnection(asyncio.BufferedProtocol):
             _wake(self._waiter, False)
         else:
             self._timer = self._loop.call_at(deadline, self._on_timer)
+            self._timer_at = deadline
 
     async def read_raw(self, timeout: float | None, max_bytes: int = BUFFER_SIZE) -> bytes:
         """Up to `max_bytes` received outside HTTP/1.1 (proxy handshake, after a 101);
@@ -326,6 +356,7 @@ class AioConnection(asyncio.BufferedProtocol):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+            self._timer_at = math.inf
         transport = self.transport
         if transport is not None and not transport.is_closing():
             transport.abort()
@@ -535,7 +566,7 @@ def _cancel_waiter(pool: ConnectionPool, waiter: Waiter) -> None:
 
 def _release(pool: ConnectionPool, slot: Slot, conn: typing.Any) -> None:
     """The response ended: keep the connection for the next request, or close it."""
-    reusable = conn.h1.keep_alive and conn.is_reusable()
+    reusable = conn.h1.keep_alive and conn.is_reusable(0.0)  # just used: no need to poll
     conn.active = False
     if reusable:
         conn.h1.start_next_cycle()
@@ -593,7 +624,8 @@ class AsyncEngine:
             while True:
                 # A slot goes back to the pool it came from, even if aclose() replaced it.
                 pool = self._pool
-                slot, to_close = pool.acquire(route.key, time.monotonic())
+                now = time.monotonic()
+                slot, to_close = pool.acquire(route.key, now)
                 for dropped in to_close:
                     dropped.close()
                 if slot is None:
@@ -609,7 +641,7 @@ class AsyncEngine:
                             raise
                         retried = True
                         continue
-                if conn is not None and not conn.is_reusable():
+                if conn is not None and not conn.is_reusable(now - slot.idle_since):
                     conn.close()  # closed by the server while idle: connect afresh instead
                     slot.conn = conn = None
                 try:
@@ -750,6 +782,43 @@ class AsyncEngine:
 # ==================================================================== one exchange
 
 
+async def _send(
+    conn: typing.Any,
+    method: bytes,
+    target: bytes,
+    headers: list[tuple[bytes, bytes]],
+    body: bytes | None,
+    request: Request,
+    timeout: float | None,
+    trace: TraceCallback | None,
+) -> None:
+    """Send a request with a streamed body, or with tracing on (httpcore's events)."""
+    h1 = conn.h1
+    info = {"request": request}
+    if trace is not None:
+        await _atrace(trace, "http11.send_request_headers.started", info)
+    if body is not None:  # in memory: head and body still go out in one write
+        await conn.write(h1.send_head(method, target, headers, body) + h1.send_end(), timeout)
+        if trace is not None:
+            await _atrace_done(trace, "http11.send_request_headers")
+            await _atrace(trace, "http11.send_request_body.started", info)
+            await _atrace_done(trace, "http11.send_request_body")
+        return
+    await conn.write(h1.send_head(method, target, headers), timeout)
+    if trace is not None:
+        await _atrace_done(trace, "http11.send_request_headers")
+        await _atrace(trace, "http11.send_request_body.started", info)
+    stream = typing.cast(AsyncByteStream, request.stream)
+    async for chunk in stream:
+        if chunk:
+            await conn.write(h1.send_body(chunk), timeout)
+    end = h1.send_end()
+    if end:
+        await conn.write(end, timeout)
+    if trace is not None:
+        await _atrace_done(trace, "http11.send_request_body")
+
+
 async def _exchange(
     pool: ConnectionPool,
     slot: Slot,
@@ -765,32 +834,14 @@ async def _exchange(
     conn.active = True
     conn.got_response_bytes = False
     body = request_body(request)
-    if trace is not None:
-        await _atrace(trace, "http11.send_request_headers.started", {"request": request})
     try:
-        if body is not None:  # in memory: head and body in one write
-            await conn.write(
-                h1.send_head(method, target, headers, body) + h1.send_end(),
-                write_timeout,
-            )
-            if trace is not None:  # httpcore's events, though head and body went out as one
-                await _atrace_done(trace, "http11.send_request_headers")
-                await _atrace(trace, "http11.send_request_body.started", {"request": request})
-                await _atrace_done(trace, "http11.send_request_body")
+        if body is not None and trace is None:
+            # The common case: head and body in memory go out in one write, without awaiting
+            # unless the connection's send buffer is full.
+            if not conn.send_nowait(h1.send_head(method, target, headers, body) + h1.send_end()):
+                await conn.flush(write_timeout)
         else:
-            await conn.write(h1.send_head(method, target, headers), write_timeout)
-            if trace is not None:
-                await _atrace_done(trace, "http11.send_request_headers")
-                await _atrace(trace, "http11.send_request_body.started", {"request": request})
-            stream = typing.cast(AsyncByteStream, request.stream)
-            async for chunk in stream:
-                if chunk:
-                    await conn.write(h1.send_body(chunk), write_timeout)
-            end = h1.send_end()
-            if end:
-                await conn.write(end, write_timeout)
-            if trace is not None:
-                await _atrace_done(trace, "http11.send_request_body")
+            await _send(conn, method, target, headers, body, request, write_timeout, trace)
     except WriteError:
         # Servers may answer before reading the whole request (an early 413, 401): read what
         # they said, as httpcore (and the sync driver) do; a dead connection shows up as a
@@ -804,9 +855,8 @@ async def _exchange(
     if trace is not None:
         value = (head.http_version, head.status_code, head.reason_phrase, head.headers)
         await _atrace_done(trace, "http11.receive_response_headers", value)
-    # Fast path: the whole response often arrives with its head. It still holds its
-    # connection until it is read or closed (as httpx: a streamed response counts against
-    # the pool limits), but closing it then returns the connection instead of dropping it.
+    # The whole response often arrives with its head: then it is served from memory, and
+    # closing it, read or not, returns the connection instead of dropping it.
     chunks: list[bytes] = []
     while True:
         event = h1.next_event()
@@ -823,10 +873,35 @@ async def _exchange(
             _discard(pool, slot)
             return build_response(head, CompleteStream([]), conn)
         else:  # EndOfMessage
-            ended = True
+            if trace is None:
+                return build_response(head, ReceivedStream(chunks, pool, slot, conn), conn)
+            ended = True  # (traced: the streaming path emits httpcore's body events)
             break
     stream = AsyncResponseStream(pool, slot, conn, request, chunks, ended, read_timeout, trace)
     return build_response(head, stream, conn)
+
+
+class ReceivedStream(CompleteStream):
+    """A body that arrived whole with its head: read without I/O and, being a `ByteStream`,
+    without iterating. It still holds its connection until the response is closed (`aread`
+    closes it), as in httpx a streamed response counts against the pool limits."""
+
+    def __init__(
+        self, chunks: list[bytes], pool: ConnectionPool, slot: Slot, conn: typing.Any
+    ) -> None:
+        super().__init__(chunks)
+        self._held: tuple[ConnectionPool, Slot, typing.Any] | None = (pool, slot, conn)
+
+    def close(self) -> None:
+        # Also the sync `close`: a `ByteStream` can be read with `Response.read()` too, which
+        # must not keep the connection from the pool.
+        held = self._held
+        if held is not None:
+            self._held = None
+            _release(*held)
+
+    async def aclose(self) -> None:
+        self.close()
 
 
 class AsyncResponseStream(AsyncByteStream):

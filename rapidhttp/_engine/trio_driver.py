@@ -1,18 +1,26 @@
 """
 The trio driver: HTTP/1.1 connections on native trio sockets (no anyio).
 
-Plain connections read with `recv_into` a preallocated per-connection buffer and write with the
-raw trio socket, skipping `SocketStream`'s per-call bookkeeping; TLS connections go through
-`trio.SSLStream`. The request flow above this (pool, retries, response streams) is the one shared
-with asyncio, in `aio.AsyncEngine`; this module only provides the connection and the primitives.
+Plain connections call the stdlib socket under trio's directly: a request's bytes go out with one
+non-blocking `send` (trio's `send` would add two context managers and a scheduling round trip),
+and its response is read after one checkpoint with `recv_into` a preallocated per-connection
+buffer. The checkpoint keeps every request cancellable and gives the server the time to answer,
+so the response is usually there at once: no I/O wait and no cancel scope for the read timeout
+(a deadline-carrying scope is the dearest part of a trio wait), which a request pays only when
+it must wait. TLS connections go through `trio.SSLStream`.
+
+The request flow above this (pool, retries, response streams) is the one shared with asyncio, in
+`aio.AsyncEngine`; this module only provides the connection and the primitives.
 
 Unlike asyncio, trio has no callback telling us an idle connection was closed by the server, so
-`is_reusable()` polls the socket once (no blocking, one syscall) when the pool hands it out again.
+`is_reusable()` polls the socket once (no blocking, one syscall) when the pool hands it out again
+after it idled (see `aio.POLL_AFTER_IDLE`).
 """
 
 from __future__ import annotations
 
 import math
+import socket
 import ssl
 import typing
 
@@ -26,7 +34,7 @@ from .._exceptions import (
     WriteError,
     WriteTimeout,
 )
-from .aio import _readable
+from .aio import POLL_AFTER_IDLE, _readable
 from .h1 import NEED_DATA, H1Connection
 
 if typing.TYPE_CHECKING:  # pragma: no cover
@@ -52,21 +60,57 @@ class TrioConnection:
         self.got_response_bytes = False  # in this cycle (decides whether a retry is safe)
         self._stream = stream
         self._sock = _raw_socket(stream)
+        # The stdlib socket under trio's (non-blocking): plain reads and writes call it
+        # directly, skipping trio's per-call wrapper (context managers and checkpoints).
+        self._os_sock: socket.socket = self._sock._sock  # type: ignore[attr-defined]
+        self._pending: bytes | memoryview = b""  # left to send by `send_nowait`
         self._tls = isinstance(stream, trio.SSLStream)
         self._buffer = memoryview(bytearray(BUFFER_SIZE))
         self._closed = False
+        # Part of a request may be unsent: even a complete response leaves the connection
+        # unusable (the server would read the rest as the next request).
+        self._write_failed = False
         self._leftover = b""  # received but not yet read (after a 101 head, or past max_bytes)
 
-    def is_reusable(self) -> bool:
-        if self._closed:
+    def is_reusable(self, idle_for: float = math.inf) -> bool:
+        """True if the connection can carry another request; `idle_for`: seconds since it
+        went idle (see `aio.POLL_AFTER_IDLE`)."""
+        if self._closed or self._write_failed:
             return False
+        if idle_for <= POLL_AFTER_IDLE:
+            return True
         try:
             # Data or EOF on an idle connection: the server closed it (or sent a stray 408).
             return not _readable(self._sock.fileno())
         except (OSError, ValueError):
             return False
 
-    async def write(self, data: bytes, timeout: float | None = None) -> None:
+    def send_nowait(self, data: bytes) -> bool:
+        """Send what the socket takes now, without a checkpoint (the read that follows is one);
+        False when the caller must `await flush()` to send the rest."""
+        if self._tls:
+            self._pending = data
+            return False
+        try:
+            sent = self._os_sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError as exc:
+            self._write_failed = True
+            raise WriteError(
+                f"Connection to {self.peer} broke while sending the request: {exc}"
+            ) from exc
+        if sent == len(data):
+            return True
+        self._pending = memoryview(data)[sent:]
+        return False
+
+    async def flush(self, timeout: float | None) -> None:
+        """Send what `send_nowait` left."""
+        data, self._pending = self._pending, b""
+        await self.write(data, timeout)
+
+    async def write(self, data: bytes | memoryview, timeout: float | None = None) -> None:
         try:
             if timeout is None:
                 await self._send_all(data)
@@ -74,11 +118,13 @@ class TrioConnection:
             with trio.move_on_after(timeout) as scope:
                 await self._send_all(data)
         except _BROKEN as exc:
+            self._write_failed = True
             raise WriteError(f"Connection to {self.peer} broke while sending the request: {exc}")
         if scope.cancelled_caught:
+            self._write_failed = True
             raise WriteTimeout(f"Timed out after {timeout} s sending the request to {self.peer}")
 
-    async def _send_all(self, data: bytes) -> None:
+    async def _send_all(self, data: bytes | memoryview) -> None:
         if self._tls:
             await self._stream.send_all(data)
             return
@@ -95,39 +141,58 @@ class TrioConnection:
             event = h1.next_event()
             if event is not NEED_DATA:
                 return event  # type: ignore[return-value]  # not NEED_DATA
-            if timeout is None:
-                data = await self._receive()
-            else:
-                with trio.move_on_after(timeout) as scope:
-                    data = await self._receive()
-                if scope.cancelled_caught:
-                    raise ReadTimeout(
-                        f"Timed out after {timeout} s waiting for the response from {self.peer}"
-                    )
+            data = await self._receive(timeout)
             if data:
                 self.got_response_bytes = True
                 h1.receive_data(data)
             else:
                 h1.receive_eof()  # completes a close-delimited body, or raises
 
-    async def _receive(self) -> bytes | memoryview:
+    async def _receive(self, timeout: float | None) -> bytes | memoryview:
+        """The next bytes received (b"" at EOF); ReadTimeout after `timeout` s without any."""
+        receive: typing.Callable[[], typing.Awaitable[bytes | memoryview]]
+        if self._tls:
+            receive = self._receive_tls
+        else:
+            # One checkpoint first (cancellation, fairness), which also gives the server the
+            # time to answer: then the bytes are usually there, read without a cancel scope
+            # (the costly part of a trio timeout) or an I/O wait.
+            await trio.lowlevel.checkpoint()
+            try:
+                return self._buffer[: self._os_sock.recv_into(self._buffer)]
+            except BlockingIOError:
+                receive = self._receive_plain
+            except OSError as exc:
+                raise ReadError(
+                    f"Connection to {self.peer} broke while reading the response: {exc}"
+                ) from exc
         try:
-            if self._tls:
-                return bytes(await self._stream.receive_some(BUFFER_SIZE))
-            nbytes = await self._sock.recv_into(self._buffer)
-            return self._buffer[:nbytes]
+            if timeout is None:
+                return await receive()
+            with trio.move_on_after(timeout):
+                return await receive()
         except _BROKEN as exc:
             raise ReadError(f"Connection to {self.peer} broke while reading the response: {exc}")
+        raise ReadTimeout(f"Timed out after {timeout} s waiting for the response from {self.peer}")
+
+    async def _receive_plain(self) -> memoryview:
+        sock = self._os_sock
+        while True:
+            await trio.lowlevel.wait_readable(sock)
+            try:
+                return self._buffer[: sock.recv_into(self._buffer)]
+            except BlockingIOError:  # pragma: no cover - a spurious wake-up
+                pass
+
+    async def _receive_tls(self) -> bytes:
+        return bytes(await self._stream.receive_some(BUFFER_SIZE))
 
     async def read_raw(self, timeout: float | None, max_bytes: int = BUFFER_SIZE) -> bytes:
         """Up to `max_bytes` received outside HTTP/1.1 (proxy handshake, after a 101);
         b"" at EOF."""
         data = self._leftover
         if not data:
-            with trio.move_on_after(math.inf if timeout is None else timeout) as scope:
-                data = bytes(await self._receive())
-            if scope.cancelled_caught:
-                raise ReadTimeout(f"Timed out after {timeout} s waiting for data from {self.peer}")
+            data = bytes(await self._receive(timeout))
         self._leftover = data[max_bytes:]
         return data[:max_bytes]
 

@@ -887,7 +887,7 @@ def test_asyncio_task_cancel_and_wait_for(raw_server: typing.Any, srv: typing.An
             results = await asyncio.gather(*tasks, *timed, return_exceptions=True)
             assert all(
                 isinstance(result, (asyncio.CancelledError, asyncio.TimeoutError))
-                or result[1] == b"helloworld"
+                or (isinstance(result, tuple) and result[1] == b"helloworld")
                 for result in results
             )
             assert any(isinstance(result, asyncio.CancelledError) for result in results)

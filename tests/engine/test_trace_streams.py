@@ -38,7 +38,7 @@ def check(events: Events, connect_port: int, tls: int) -> None:
         assert stream.get_extra_info("server_addr") == ("127.0.0.1", connect_port)
         ssl_object = stream.get_extra_info("ssl_object")
         assert isinstance(ssl_object, (ssl.SSLObject, ssl.SSLSocket))
-        assert ssl_object.version().startswith("TLS")
+        assert (ssl_object.version() or "").startswith("TLS")
     if not tls:
         assert connected.get_extra_info("ssl_object") is None
 
