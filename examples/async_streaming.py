@@ -32,7 +32,8 @@ async def main(base: str) -> None:
         request = client.build_request("GET", "/stream/2")
         response = await client.send(request, stream=True)
         try:
-            print("manual:", [text async for text in response.aiter_text()])
+            # (How the text is cut into pieces depends on how it arrives: join them.)
+            print("manual:", repr("".join([text async for text in response.aiter_text()])))
         finally:
             await response.aclose()
 

@@ -83,7 +83,7 @@ EXPECTED: dict[str, list[str]] = {
         "chunk sizes: [4096, 4096, 1808]",
         "lines: ['{\"id\": 0}', '{\"id\": 1}', '{\"id\": 2}']",
         "read: Hello, world!",
-        "manual: ['{\"id\": 0}\\n', '{\"id\": 1}\\n']",
+        "manual: '{\"id\": 0}\\n{\"id\": 1}\\n'",
         "uploaded: streamed request body",
     ],
     "async_config.py": [

@@ -49,6 +49,7 @@ from .._exceptions import (
     WriteTimeout,
 )
 from .._types import AsyncByteStream
+from . import aio_tls
 from .exchange import (
     CompleteStream,
     EngineConfig,
@@ -69,6 +70,7 @@ from .h2 import RetryableStreamError, may_speak_h2
 from .h2_async import AsyncH2Connection, connect_h2
 from .pool import ConnectionPool, Slot, Waiter
 from .proxy import ConnectHandshake, Socks5Handshake
+from .tls import TLSSessions
 
 if typing.TYPE_CHECKING:  # pragma: no cover
     from .._models import Request, Response
@@ -129,6 +131,8 @@ class AioConnection(asyncio.BufferedProtocol):
         self._raw: bytearray | None = None  # bytes outside HTTP/1.1: proxy handshake, 101
         self._deadline: float | None = None  # of the current wait for data
         self._timer: asyncio.TimerHandle | None = None
+        # (TLS sessions of the engine, this origin's key) until the session is saved.
+        self.tls_sessions: tuple[TLSSessions, typing.Hashable] | None = None
         self._timer_at = math.inf  # when `_timer` fires
 
     # ---------------------------------------------------------------- loop callbacks
@@ -362,18 +366,26 @@ class AioConnection(asyncio.BufferedProtocol):
             transport.abort()
 
     async def start_tls(
-        self, ssl_context: ssl.SSLContext, server_hostname: str, timeout: float | None
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str,
+        timeout: float | None,
+        session: ssl.SSLSession | None = None,
     ) -> None:
-        """Upgrade this connection to TLS in place (TLS over a proxy tunnel, even TLS-in-TLS)."""
+        """Upgrade this connection to TLS in place (TLS over a proxy tunnel, even TLS-in-TLS),
+        offering `session` for resumption."""
         transport = typing.cast(asyncio.Transport, self.transport)
         try:
-            new = await self._loop.start_tls(
-                transport,
-                self,
-                ssl_context,
-                server_hostname=server_hostname,
-                ssl_handshake_timeout=timeout,
-            )
+            try:
+                new = await aio_tls.start_tls(
+                    transport, self, ssl_context, server_hostname, session, timeout
+                )
+            except ValueError:  # a session from another SSLContext: none then
+                if session is None:
+                    raise
+                new = await aio_tls.start_tls(
+                    transport, self, ssl_context, server_hostname, None, timeout
+                )
         except (TimeoutError, asyncio.TimeoutError):
             self.close()
             raise ConnectTimeout(
@@ -382,8 +394,6 @@ class AioConnection(asyncio.BufferedProtocol):
         except (OSError, ssl.SSLError) as exc:
             self.close()
             raise ConnectError(f"TLS handshake with {self.peer} failed: {exc}") from exc
-        if new is None:  # pragma: no cover - the loop closed the transport under us
-            raise ConnectError(f"TLS handshake with {self.peer} failed")
         self.transport = new
 
     def get_extra_info(self, name: str) -> typing.Any:
@@ -403,35 +413,25 @@ async def open_aio_connection(
     *,
     host: str,
     port: int,
-    ssl_context: ssl.SSLContext | None,
-    server_hostname: str | None,
     timeout: float | None,
     local_address: str | None = None,
     uds: str | None = None,
     socket_options: typing.Iterable[typing.Any] | None = None,
     h1_factory: typing.Callable[[], H1Connection] = H1Connection,
 ) -> AioConnection:
-    """Connect (and handshake TLS when `ssl_context` is given) within `timeout` seconds."""
+    """Connect within `timeout` seconds (TLS comes after, with `AioConnection.start_tls`)."""
     loop = asyncio.get_running_loop()
     peer = uds if uds is not None else f"{host}:{port}"
 
     def factory() -> AioConnection:
         return AioConnection(loop, h1_factory(), peer)
 
-    tls_name = (server_hostname or host) if ssl_context is not None else None
     try:
         if uds is not None:
-            coro = loop.create_unix_connection(
-                factory, uds, ssl=ssl_context, server_hostname=tls_name
-            )
+            coro = loop.create_unix_connection(factory, uds)
         else:
             coro = loop.create_connection(
-                factory,
-                host,
-                port,
-                ssl=ssl_context,
-                server_hostname=tls_name,
-                local_addr=(local_address, 0) if local_address else None,
+                factory, host, port, local_addr=(local_address, 0) if local_address else None
             )
         if timeout is None:
             transport, protocol = await coro
@@ -566,6 +566,8 @@ def _cancel_waiter(pool: ConnectionPool, waiter: Waiter) -> None:
 
 def _release(pool: ConnectionPool, slot: Slot, conn: typing.Any) -> None:
     """The response ended: keep the connection for the next request, or close it."""
+    if conn.tls_sessions is not None:
+        _save_session(conn)
     reusable = conn.h1.keep_alive and conn.is_reusable(0.0)  # just used: no need to poll
     conn.active = False
     if reusable:
@@ -574,6 +576,17 @@ def _release(pool: ConnectionPool, slot: Slot, conn: typing.Any) -> None:
         conn.close()
     for dropped in pool.release(slot, time.monotonic(), reusable):
         dropped.close()
+
+
+def _save_session(conn: typing.Any) -> None:
+    """Keep a new TLS connection's session for the next connection to its origin. Done when
+    its first response ends, not after the handshake: TLS 1.3 sends the session tickets that
+    make a session resumable after the handshake, and they have been read by then."""
+    sessions, key = conn.tls_sessions
+    conn.tls_sessions = None
+    ssl_object = conn.get_extra_info("ssl_object")
+    if ssl_object is not None:
+        sessions.put(key, ssl_object.session)
 
 
 def _discard(pool: ConnectionPool, slot: Slot) -> None:
@@ -598,6 +611,7 @@ class AsyncEngine:
         self._config = config
         self._pool = self._new_pool()
         self._routes: dict[typing.Any, Route] = {}
+        self._sessions = TLSSessions()
         self._backend: typing.Any = None
 
     def _new_pool(self) -> ConnectionPool:
@@ -716,7 +730,9 @@ class AsyncEngine:
                 await proxy_handshake(conn, route, timeout)
             if route.tls is not None:
                 name = request.extensions.get("sni_hostname") or route.server_hostname
-                await self._start_tls(conn, route.tls, name, timeout, trace)
+                session = self._sessions.get(route.key)
+                await self._start_tls(conn, route.tls, name, timeout, trace, session)
+                conn.tls_sessions = (self._sessions, route.key)  # saved at the first release
         except BaseException:
             conn.close()
             raise
@@ -730,8 +746,6 @@ class AsyncEngine:
             return await backend.open_connection(
                 host=route.host,
                 port=route.port,
-                ssl_context=None,
-                server_hostname=None,
                 timeout=timeout,
                 local_address=config.local_address,
                 uds=route.uds,
@@ -765,14 +779,15 @@ class AsyncEngine:
         server_hostname: str,
         timeout: float | None,
         trace: TraceCallback | None,
+        session: ssl.SSLSession | None = None,
     ) -> None:
         if trace is None:
-            await conn.start_tls(context, server_hostname, timeout)
+            await conn.start_tls(context, server_hostname, timeout, session)
             return
         info = {"ssl_context": context, "server_hostname": server_hostname, "timeout": timeout}
         await _atrace(trace, "connection.start_tls.started", info)
         try:
-            await conn.start_tls(context, server_hostname, timeout)
+            await conn.start_tls(context, server_hostname, timeout, session)
         except BaseException as exc:
             await _atrace(trace, "connection.start_tls.failed", {"exception": exc})
             raise

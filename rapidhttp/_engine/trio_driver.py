@@ -7,7 +7,7 @@ and its response is read after one checkpoint with `recv_into` a preallocated pe
 buffer. The checkpoint keeps every request cancellable and gives the server the time to answer,
 so the response is usually there at once: no I/O wait and no cancel scope for the read timeout
 (a deadline-carrying scope is the dearest part of a trio wait), which a request pays only when
-it must wait. TLS connections go through `trio.SSLStream`.
+it must wait. TLS connections go through `trio_tls.TLSStream` (which resumes sessions).
 
 The request flow above this (pool, retries, response streams) is the one shared with asyncio, in
 `aio.AsyncEngine`; this module only provides the connection and the primitives.
@@ -36,6 +36,8 @@ from .._exceptions import (
 )
 from .aio import POLL_AFTER_IDLE, _readable
 from .h1 import NEED_DATA, H1Connection
+from .tls import TLSSessions
+from .trio_tls import TLSStream
 
 if typing.TYPE_CHECKING:  # pragma: no cover
     from .h1 import Data, EndOfMessage, Response
@@ -64,7 +66,9 @@ class TrioConnection:
         # directly, skipping trio's per-call wrapper (context managers and checkpoints).
         self._os_sock: socket.socket = self._sock._sock  # type: ignore[attr-defined]
         self._pending: bytes | memoryview = b""  # left to send by `send_nowait`
-        self._tls = isinstance(stream, trio.SSLStream)
+        self._tls = isinstance(stream, TLSStream)
+        # (TLS sessions of the engine, this origin's key) until the session is saved.
+        self.tls_sessions: tuple[TLSSessions, typing.Hashable] | None = None
         self._buffer = memoryview(bytearray(BUFFER_SIZE))
         self._closed = False
         # Part of a request may be unsent: even a complete response leaves the connection
@@ -218,12 +222,20 @@ class TrioConnection:
         self._sock.close()
 
     async def start_tls(
-        self, ssl_context: ssl.SSLContext, server_hostname: str, timeout: float | None
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str,
+        timeout: float | None,
+        session: ssl.SSLSession | None = None,
     ) -> None:
-        """Upgrade this connection to TLS in place (TLS over a proxy tunnel, even TLS-in-TLS)."""
-        stream = trio.SSLStream(
-            self._stream, ssl_context, server_hostname=server_hostname, https_compatible=True
-        )
+        """Upgrade this connection to TLS in place (TLS over a proxy tunnel, even TLS-in-TLS),
+        offering `session` for resumption."""
+        try:
+            stream = TLSStream(self._stream, ssl_context, server_hostname, session)
+        except ValueError:  # a session from another SSLContext: none then
+            if session is None:
+                raise
+            stream = TLSStream(self._stream, ssl_context, server_hostname)
         await _handshake(stream, self._sock, timeout, self.peer)
         self._stream = stream
         self._tls = True
@@ -238,18 +250,18 @@ class TrioConnection:
         if name == "is_readable":
             return not self.is_reusable()
         if name == "ssl_object" and self._tls:
-            return typing.cast(trio.SSLStream[typing.Any], self._stream)._ssl_object
+            return typing.cast(TLSStream, self._stream).ssl_object
         return None
 
 
 def _raw_socket(stream: trio.abc.Stream) -> trio.socket.SocketType:
-    while isinstance(stream, trio.SSLStream):
+    while isinstance(stream, TLSStream):
         stream = stream.transport_stream
     return typing.cast(trio.SocketStream, stream).socket
 
 
 async def _handshake(
-    stream: trio.SSLStream[typing.Any],
+    stream: TLSStream,
     sock: trio.socket.SocketType,
     timeout: float | None,
     peer: str,
@@ -273,15 +285,13 @@ async def open_trio_connection(
     *,
     host: str,
     port: int,
-    ssl_context: ssl.SSLContext | None,
-    server_hostname: str | None,
     timeout: float | None,
     local_address: str | None = None,
     uds: str | None = None,
     socket_options: typing.Iterable[typing.Any] | None = None,
     h1_factory: typing.Callable[[], H1Connection] = H1Connection,
 ) -> TrioConnection:
-    """Connect (and handshake TLS when `ssl_context` is given) within `timeout` seconds."""
+    """Connect within `timeout` seconds (TLS comes after, with `TrioConnection.start_tls`)."""
     peer = uds if uds is not None else f"{host}:{port}"
     stream: trio.abc.Stream
     try:
@@ -301,14 +311,6 @@ async def open_trio_connection(
     except BaseException:
         sock.close()
         raise
-    if ssl_context is not None:
-        tls = trio.SSLStream(
-            stream, ssl_context, server_hostname=server_hostname or host, https_compatible=True
-        )
-        # The handshake's own timeout: what is left of the connect timeout is not tracked,
-        # like httpcore, which gives connect_tcp and start_tls each the full connect timeout.
-        await _handshake(tls, sock, timeout, peer)
-        stream = tls
     return TrioConnection(stream, h1_factory(), peer)
 
 

@@ -1,4 +1,5 @@
-"""TLS in the blocking driver: verification, SNI, ALPN, session reuse, key logging, failures."""
+"""TLS in the blocking driver (and session reuse in the async ones): verification, SNI, ALPN,
+session reuse, key logging, failures."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import typing
 import pytest
 
 import rapidhttp
-from rapidhttp._transports.default import HTTPTransport
+from rapidhttp._transports.default import AsyncHTTPTransport, HTTPTransport
 
 
 def get(
@@ -156,6 +157,36 @@ def test_sni_and_session_reuse(
         assert get(transport, ip_url, sni_hostname="localhost").content == b"ok"
     assert tls12_server.server_names == ["localhost", "localhost", "localhost"]
     assert tls12_server.resumed[:2] == [False, True]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("version", ["TLSv1_2", "TLSv1_3"])
+async def test_async_session_reuse(
+    localhost_cert: typing.Any, client_ssl_context: ssl.SSLContext, version: str
+) -> None:
+    """The async drivers resume TLS sessions too (asyncio and trio): with TLS 1.3 the session
+    is kept once the first response has been read, after the server's session tickets."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    localhost_cert.configure_cert(context)
+    context.minimum_version = context.maximum_version = ssl.TLSVersion[version]
+    server = TLSServer(context)
+    server.start(3)
+    url = f"https://localhost:{server.port}/"
+    timeouts = {"timeout": dict.fromkeys(("connect", "read", "write", "pool"), 5.0)}
+    try:
+        async with AsyncHTTPTransport(verify=client_ssl_context) as transport:
+            for _ in range(3):
+                request = rapidhttp.Request("GET", url, extensions=timeouts)
+                response = await transport.handle_async_request(request)
+                try:
+                    assert await response.aread() == b"ok"
+                finally:
+                    await response.aclose()
+                ssl_object = response.extensions["network_stream"].get_extra_info("ssl_object")
+                assert ssl_object.version() == version.replace("_", ".")
+    finally:
+        server.close()
+    assert server.resumed == [False, True, True]
 
 
 def test_handshake_timeout(raw_server: typing.Any) -> None:
