@@ -17,7 +17,7 @@ The common request (body in memory, no tracing) awaits exactly once: the head an
 handed to the connection without awaiting (`send_nowait`; only a full send buffer makes it
 wait), the task waits for the response once, and a response that came whole with its head is a
 `ReceivedStream`, which `Response.aread` takes without iterating. A keep-alive connection handed
-out again within `POLL_AFTER_IDLE` of its last response is not polled for a FIN.
+out again within `exchange.POLL_AFTER_IDLE` of its last response is not polled for a FIN.
 
 Cancellation safety: every await leaves the connection in a state that `close()` can finish
 synchronously, and the pool is only touched by synchronous calls. Whatever interrupts a request
@@ -51,6 +51,7 @@ from .._exceptions import (
 from .._types import AsyncByteStream
 from . import aio_tls
 from .exchange import (
+    POLL_AFTER_IDLE,
     CompleteStream,
     EngineConfig,
     Prepared,
@@ -83,10 +84,6 @@ __all__ = ["AioConnection", "AsyncEngine", "AsyncioBackend", "open_aio_connectio
 # flow control for big bodies consumed slower than they arrive.
 READ_HIGH_WATER = 256 * 1024
 BUFFER_SIZE = 64 * 1024
-# A connection handed out again within this many seconds of going idle is not polled for a FIN
-# (a syscall): servers close idle connections after seconds, not microseconds, and one closing
-# in this window races with the request either way (the idle-connection retry covers that).
-POLL_AFTER_IDLE = 0.001
 
 
 def _readable(fd: int) -> bool:

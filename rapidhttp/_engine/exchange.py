@@ -261,6 +261,14 @@ def request_body(request: Request) -> bytes | None:
     return None
 
 
+# A keep-alive connection handed out again within this many seconds of going idle is not
+# checked for a server's FIN or stray bytes (a poll() per request: a syscall, and under
+# threads a release of the GIL): servers close idle connections after seconds, not within a
+# millisecond, and one closing in this window races with the request either way (the
+# idle-connection retry covers idempotent requests). After longer idling it is checked.
+POLL_AFTER_IDLE = 0.001
+
+
 def retry_is_safe(request: Request) -> bool:
     """Whether a request may be sent again on a fresh connection after the server closed an
     idle keep-alive connection under it: idempotent method and a replayable body."""

@@ -5,9 +5,10 @@ Thread safety: one `threading.Lock` guards the pool's bookkeeping and is never h
 each connection is used by one request at a time, so any number of threads can share a client.
 
 The hot path for a keep-alive request: one pool call under the lock, one poll() to check the
-idle socket is still open, one `sendall` (head and small body together), one `recv_into` a
-preallocated per-connection buffer, and, when the whole response came with that read, the
-connection goes back to the pool before the Response is returned.
+idle socket is still open (skipped when it went idle less than `POLL_AFTER_IDLE` ago), one
+`sendall` (head and small body together), one `recv_into` the per-connection buffer, and, when
+the whole response came with that read, the connection goes back to the pool before the
+Response is returned.
 
 Cleanup: any exception between taking a slot and handing the connection back (including
 KeyboardInterrupt) closes the connection and releases the slot synchronously, in `except
@@ -16,6 +17,7 @@ BaseException` blocks, so the pool can never leak a slot.
 
 from __future__ import annotations
 
+import math
 import select
 import socket
 import ssl
@@ -40,6 +42,7 @@ from .._exceptions import (
 from .._types import SyncByteStream
 from . import exchange
 from .exchange import (
+    POLL_AFTER_IDLE,
     CompleteStream,
     EngineConfig,
     Route,
@@ -186,11 +189,14 @@ class SyncConnection:
         else:
             self.h1.receive_eof()
 
-    def is_reusable(self) -> bool:
+    def is_reusable(self, idle_for: float = math.inf) -> bool:
         """An idle connection is reusable if the server has sent nothing: readable means EOF
-        (the server closed it) or garbage, either way it must not carry a request."""
+        (the server closed it) or garbage, either way it must not carry a request. `idle_for`:
+        seconds since it went idle; within `POLL_AFTER_IDLE` the socket is not polled."""
         if self._closed:
             return False
+        if idle_for <= POLL_AFTER_IDLE:
+            return True
         poller = self._poll
         try:
             if poller is None:
@@ -422,7 +428,8 @@ class SyncEngine:
                 conn = lease.slot.conn
                 if conn.__class__ is H2SyncConnection:  # a multiplexed connection: a stream
                     return conn.handle(self, lease, prepared, request, timeouts)  # type: ignore[union-attr]
-                if conn is not None and (retried or not conn.is_reusable()):
+                idle_for = _monotonic() - lease.slot.idle_since
+                if conn is not None and (retried or not conn.is_reusable(idle_for)):
                     # Dead (or, when retrying, suspect): connect afresh into the same slot.
                     conn.close()
                     conn = lease.slot.conn = None

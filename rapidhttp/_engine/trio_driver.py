@@ -14,7 +14,7 @@ The request flow above this (pool, retries, response streams) is the one shared 
 
 Unlike asyncio, trio has no callback telling us an idle connection was closed by the server, so
 `is_reusable()` polls the socket once (no blocking, one syscall) when the pool hands it out again
-after it idled (see `aio.POLL_AFTER_IDLE`).
+after it idled (see `exchange.POLL_AFTER_IDLE`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from .._exceptions import (
     WriteError,
     WriteTimeout,
 )
-from .aio import POLL_AFTER_IDLE, _readable
+from .aio import _readable
+from .exchange import POLL_AFTER_IDLE
 from .h1 import NEED_DATA, H1Connection
 from .tls import TLSSessions
 from .trio_tls import TLSStream
@@ -78,7 +79,7 @@ class TrioConnection:
 
     def is_reusable(self, idle_for: float = math.inf) -> bool:
         """True if the connection can carry another request; `idle_for`: seconds since it
-        went idle (see `aio.POLL_AFTER_IDLE`)."""
+        went idle (see `exchange.POLL_AFTER_IDLE`)."""
         if self._closed or self._write_failed:
             return False
         if idle_for <= POLL_AFTER_IDLE:

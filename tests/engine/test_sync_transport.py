@@ -110,6 +110,25 @@ def test_keep_alive_reuse(fast_server: RawServer) -> None:
     assert fast_server.connections == 1
 
 
+def test_connection_reused_at_once_is_not_polled(
+    fast_server: RawServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection handed out again within POLL_AFTER_IDLE of its last response is not
+    polled (a syscall); one that idled longer is."""
+    from rapidhttp._engine import sync
+
+    with HTTPTransport() as transport:
+        monkeypatch.setattr(sync, "POLL_AFTER_IDLE", 60.0)  # "at once", however slow the machine
+        for _ in range(3):
+            assert send(transport, "GET", fast_server.url).content == b"hello"
+        conn = next(iter(transport._engine.pool._idle)).conn
+        assert conn._poll is None  # never polled
+        monkeypatch.setattr(sync, "POLL_AFTER_IDLE", 0.0)
+        assert send(transport, "GET", fast_server.url).content == b"hello"
+        assert conn._poll is not None
+    assert fast_server.connections == 1
+
+
 def test_unread_response_closes_the_connection(
     srv: typing.Any, raw_server: RawServerFactory
 ) -> None:
