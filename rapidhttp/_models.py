@@ -20,6 +20,7 @@ from http.cookiejar import Cookie, CookieJar
 from urllib.parse import unquote, urlsplit
 
 from ._content import (
+    _EMPTY_STREAM,
     ByteStream,
     SyncToAsyncIterator,
     UnattachedStream,
@@ -445,7 +446,16 @@ class Request:
         if cookies:
             Cookies(cookies).set_cookie_header(self)
 
-        if stream is None:
+        if stream is not None:
+            # `stream=` (used when copying requests, and on the server side of a
+            # transport) means the caller owns the framing: no automatic headers at all.
+            self.stream = stream
+        elif content is None and data is None and files is None and json is None:
+            # No body (most requests): what encode_request would say, without the call.
+            self._prepare(None)
+            self.stream = _EMPTY_STREAM
+            self._content = b""
+        else:
             boundary = None
             if files:
                 content_type: str | None = self.headers.get("content-type")
@@ -461,19 +471,15 @@ class Request:
             # Bodies held in memory are loaded now; streaming ones when read.
             if isinstance(stream, ByteStream):
                 self._content = stream._stream
-        else:
-            # `stream=` (used when copying requests, and on the server side of a
-            # transport) means the caller owns the framing: no automatic headers at all.
-            self.stream = stream
 
-    def _prepare(self, default_headers: dict[str, str]) -> None:
+    def _prepare(self, default_headers: dict[str, str] | None) -> None:
         headers = self.headers
         if default_headers:
             headers._add_defaults(default_headers)
         lower = headers._lower_keys()
         # The automatic headers go first, Host then Content-Length: inserted at the front in
         # reverse order, straight into the lists (the headers are fresh and ours).
-        needs_host = b"host" not in lower and self.url.host
+        needs_host = b"host" not in lower and self.url._uri_reference.host
         if (
             self.method in ("POST", "PUT", "PATCH")
             and b"content-length" not in lower

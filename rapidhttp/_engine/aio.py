@@ -565,11 +565,10 @@ def _release(pool: ConnectionPool, slot: Slot, conn: typing.Any) -> None:
     """The response ended: keep the connection for the next request, or close it."""
     if conn.tls_sessions is not None:
         _save_session(conn)
-    reusable = conn.h1.keep_alive and conn.is_reusable(0.0)  # just used: no need to poll
+    # (Just used: no need to poll. The next cycle starts only if the connection is kept.)
+    reusable = conn.is_reusable(0.0) and conn.h1.next_cycle()
     conn.active = False
-    if reusable:
-        conn.h1.start_next_cycle()
-    else:
+    if not reusable:
         conn.close()
     for dropped in pool.release(slot, time.monotonic(), reusable):
         dropped.close()

@@ -198,10 +198,17 @@ class H1Connection:
 
     def start_next_cycle(self) -> None:
         """Reset for the next request on a keep-alive connection."""
-        if not self.keep_alive:
+        if not self.next_cycle():
             raise LocalProtocolError(
                 "Cannot reuse the connection: the previous exchange is not complete or the "
                 "connection is not keep-alive."
             )
+
+    def next_cycle(self) -> bool:
+        """Reset for the next request if the connection may carry one (see `keep_alive`);
+        False, changing nothing, if not. (What drivers call when a response ends.)"""
+        if not self.keep_alive:
+            return False
         self._send_state = _IDLE
         self._parser.reset()
+        return True

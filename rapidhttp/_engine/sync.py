@@ -520,9 +520,7 @@ class SyncEngine:
                 conn._session_saved = True
                 self._sessions.put(slot.key, getattr(conn.sock, "session", None))
             if reusable:
-                h1 = conn.h1
-                if h1.keep_alive:
-                    h1.start_next_cycle()
+                if conn.h1.next_cycle():
                     conn.received = False
                     if len(conn._view) > BUFFER_SIZE:
                         conn._view = memoryview(bytearray(BUFFER_SIZE))  # after a large body
