@@ -173,6 +173,62 @@ def server_ssl_context(localhost_cert: trustme.LeafCert) -> ssl.SSLContext:
     return ctx
 
 
+# --------------------------------------------------------------------------- TLS layers
+
+
+@pytest.fixture
+def tls_server_context(localhost_cert: trustme.LeafCert) -> ssl.SSLContext:
+    """A server context for the TLS layer tests, offering h2 and http/1.1 by ALPN."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    localhost_cert.configure_cert(context)
+    context.set_alpn_protocols(["h2", "http/1.1"])
+    return context
+
+
+def echo_handler(sock: socket.socket) -> None:
+    """Answer each received chunk with b"echo:" + the chunk."""
+    while data := sock.recv(65536):
+        sock.sendall(b"echo:" + data)
+
+
+def memory_tls_handshake(
+    sock: socket.socket, context: ssl.SSLContext
+) -> tuple[ssl.SSLObject, ssl.MemoryBIO, ssl.MemoryBIO]:
+    """The server side of a TLS handshake done in memory over a plain socket, so that a
+    handler can then send exactly what it wants (garbage, a close_notify without waiting)."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context.wrap_bio(incoming, outgoing, server_side=True)
+    while True:
+        incoming.write(sock.recv(65536))
+        try:
+            tls.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            sock.sendall(outgoing.read())
+    return tls, incoming, outgoing
+
+
+def tls_tunnel_handler(context: ssl.SSLContext) -> Handler:
+    """For a server already speaking TLS: serve a second TLS layer inside the first (as a
+    TLS origin behind an https proxy does), answering b"inner:" + what it receives."""
+
+    def handler(sock: socket.socket) -> None:
+        inner_in, inner_out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        inner = context.wrap_bio(inner_in, inner_out, server_side=True)
+        while data := sock.recv(65536):
+            inner_in.write(data)
+            try:
+                inner.do_handshake()
+                while True:
+                    inner.write(b"inner:" + inner.read(65536))
+            except ssl.SSLWantReadError:
+                pass
+            if inner_out.pending:
+                sock.sendall(inner_out.read())
+
+    return handler
+
+
 # --------------------------------------------------------------------------- proxies
 
 

@@ -67,24 +67,13 @@ async def connect(port: int) -> tuple[asyncio.Transport, Recorder]:
     return transport, protocol
 
 
-def echo_lines(sock: socket.socket) -> None:
-    """Answer each received chunk with b"echo:" + the chunk."""
-    while data := sock.recv(65536):
-        sock.sendall(b"echo:" + data)
-
-
-@pytest.fixture
-def server_context(localhost_cert: typing.Any) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    localhost_cert.configure_cert(context)
-    context.set_alpn_protocols(["h2", "http/1.1"])
-    return context
-
-
 async def test_handshake_and_data_both_ways(
-    raw_server: typing.Any, server_context: ssl.SSLContext, cert_authority: typing.Any
+    raw_server: typing.Any,
+    srv: typing.Any,
+    tls_server_context: ssl.SSLContext,
+    cert_authority: typing.Any,
 ) -> None:
-    server = raw_server(echo_lines, tls=server_context)
+    server = raw_server(srv.echo_handler, tls=tls_server_context)
     context = ssl.create_default_context()
     cert_authority.configure_trust(context)
     context.set_alpn_protocols(["http/1.1"])
@@ -103,9 +92,12 @@ async def test_handshake_and_data_both_ways(
 
 
 async def test_session_resumption(
-    raw_server: typing.Any, server_context: ssl.SSLContext, client_ssl_context: ssl.SSLContext
+    raw_server: typing.Any,
+    srv: typing.Any,
+    tls_server_context: ssl.SSLContext,
+    client_ssl_context: ssl.SSLContext,
 ) -> None:
-    server = raw_server(echo_lines, tls=server_context)
+    server = raw_server(srv.echo_handler, tls=tls_server_context)
     sessions: list[ssl.SSLSession | None] = []
     for _ in range(2):
         transport, app = await connect(server.port)
@@ -121,9 +113,9 @@ async def test_session_resumption(
 
 
 async def test_untrusted_certificate(
-    raw_server: typing.Any, server_context: ssl.SSLContext
+    raw_server: typing.Any, srv: typing.Any, tls_server_context: ssl.SSLContext
 ) -> None:
-    server = raw_server(echo_lines, tls=server_context)
+    server = raw_server(srv.echo_handler, tls=tls_server_context)
     transport, app = await connect(server.port)
     try:
         with pytest.raises(ssl.SSLCertVerificationError):
@@ -164,14 +156,17 @@ async def test_connection_closed_during_handshake(
 
 
 async def test_close_notify_and_eof_end_the_stream(
-    raw_server: typing.Any, server_context: ssl.SSLContext, client_ssl_context: ssl.SSLContext
+    raw_server: typing.Any,
+    srv: typing.Any,
+    tls_server_context: ssl.SSLContext,
+    client_ssl_context: ssl.SSLContext,
 ) -> None:
     def say_and_close(sock: socket.socket) -> None:
         sock.recv(65536)
         sock.sendall(b"bye")
         typing.cast(ssl.SSLSocket, sock).unwrap()  # close_notify, then the TCP close
 
-    server = raw_server(say_and_close, tls=server_context)
+    server = raw_server(say_and_close, tls=tls_server_context)
     transport, app = await connect(server.port)
     tls = await start_tls(transport, app, client_ssl_context, "localhost", None, 5)
     tls.write(b"hello")
@@ -181,20 +176,14 @@ async def test_close_notify_and_eof_end_the_stream(
 
 
 async def test_garbage_after_the_handshake_loses_the_connection(
-    raw_server: typing.Any, server_context: ssl.SSLContext, client_ssl_context: ssl.SSLContext
+    raw_server: typing.Any,
+    srv: typing.Any,
+    tls_server_context: ssl.SSLContext,
+    client_ssl_context: ssl.SSLContext,
 ) -> None:
     def garbage(sock: socket.socket) -> None:
-        # A TLS handshake in memory, then bytes that are not a valid TLS record.
-        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-        tls = server_context.wrap_bio(incoming, outgoing, server_side=True)
-        while True:
-            incoming.write(sock.recv(65536))
-            try:
-                tls.do_handshake()
-                break
-            except ssl.SSLWantReadError:
-                sock.sendall(outgoing.read())
-        sock.sendall(outgoing.read() + b"\x17\x03\x03\x00\x05hello" * 10)
+        _, _, outgoing = srv.memory_tls_handshake(sock, tls_server_context)
+        sock.sendall(outgoing.read() + b"\x17\x03\x03\x00\x05hello" * 10)  # not a record
         sock.recv(1)
 
     server = raw_server(garbage)
@@ -210,31 +199,13 @@ async def test_garbage_after_the_handshake_loses_the_connection(
 
 async def test_tls_in_tls(
     raw_server: typing.Any,
-    server_context: ssl.SSLContext,
+    srv: typing.Any,
+    tls_server_context: ssl.SSLContext,
     client_ssl_context: ssl.SSLContext,
 ) -> None:
     """TLS to an origin inside TLS to a proxy: the inner layer runs over the outer one."""
 
-    def tunnel(sock: socket.socket) -> None:
-        # The "proxy" terminates the outer TLS and serves the inner TLS itself.
-        inner_in, inner_out = ssl.MemoryBIO(), ssl.MemoryBIO()
-        inner = server_context.wrap_bio(inner_in, inner_out, server_side=True)
-        while True:
-            data = sock.recv(65536)
-            if not data:
-                return
-            inner_in.write(data)
-            try:
-                inner.do_handshake()
-                while True:
-                    plain = inner.read(65536)
-                    inner.write(b"inner:" + plain)
-            except ssl.SSLWantReadError:
-                pass
-            if inner_out.pending:
-                sock.sendall(inner_out.read())
-
-    server = raw_server(tunnel, tls=server_context)
+    server = raw_server(srv.tls_tunnel_handler(tls_server_context), tls=tls_server_context)
     transport, app = await connect(server.port)
     outer = await start_tls(transport, app, client_ssl_context, "localhost", None, 5)
     inner = await start_tls(

@@ -24,19 +24,6 @@ def anyio_backend() -> str:
     return "trio"  # the layer under test is trio's (asyncio has aio_tls)
 
 
-@pytest.fixture
-def server_context(localhost_cert: typing.Any) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    localhost_cert.configure_cert(context)
-    context.set_alpn_protocols(["h2", "http/1.1"])
-    return context
-
-
-def echo(sock: socket.socket) -> None:
-    while data := sock.recv(65536):
-        sock.sendall(b"echo:" + data)
-
-
 async def open_tls(
     port: int, context: ssl.SSLContext, session: ssl.SSLSession | None = None
 ) -> TLSStream:
@@ -62,9 +49,12 @@ async def receive_exactly(stream: TLSStream, size: int) -> bytes:
 
 
 async def test_handshake_and_data_both_ways(
-    raw_server: typing.Any, server_context: ssl.SSLContext, cert_authority: typing.Any
+    raw_server: typing.Any,
+    srv: typing.Any,
+    tls_server_context: ssl.SSLContext,
+    cert_authority: typing.Any,
 ) -> None:
-    server = raw_server(echo, tls=server_context)
+    server = raw_server(srv.echo_handler, tls=tls_server_context)
     context = ssl.create_default_context()
     cert_authority.configure_trust(context)
     context.set_alpn_protocols(["http/1.1"])
@@ -79,9 +69,12 @@ async def test_handshake_and_data_both_ways(
 
 
 async def test_session_resumption(
-    raw_server: typing.Any, server_context: ssl.SSLContext, client_ssl_context: ssl.SSLContext
+    raw_server: typing.Any,
+    srv: typing.Any,
+    tls_server_context: ssl.SSLContext,
+    client_ssl_context: ssl.SSLContext,
 ) -> None:
-    server = raw_server(echo, tls=server_context)
+    server = raw_server(srv.echo_handler, tls=tls_server_context)
     first = await open_tls(server.port, client_ssl_context)
     await first.send_all(b"x")
     await receive_exactly(first, 6)  # TLS 1.3 tickets are in by now
@@ -95,22 +88,25 @@ async def test_session_resumption(
 
 
 async def test_untrusted_certificate(
-    raw_server: typing.Any, server_context: ssl.SSLContext
+    raw_server: typing.Any, srv: typing.Any, tls_server_context: ssl.SSLContext
 ) -> None:
-    server = raw_server(echo, tls=server_context)
+    server = raw_server(srv.echo_handler, tls=tls_server_context)
     with pytest.raises(ssl.SSLCertVerificationError):
         await open_tls(server.port, ssl.create_default_context())
 
 
 async def test_close_notify_then_eof(
-    raw_server: typing.Any, server_context: ssl.SSLContext, client_ssl_context: ssl.SSLContext
+    raw_server: typing.Any,
+    srv: typing.Any,
+    tls_server_context: ssl.SSLContext,
+    client_ssl_context: ssl.SSLContext,
 ) -> None:
     def say_and_close(sock: socket.socket) -> None:
         sock.recv(65536)
         sock.sendall(b"bye")
         typing.cast(ssl.SSLSocket, sock).unwrap()
 
-    server = raw_server(say_and_close, tls=server_context)
+    server = raw_server(say_and_close, tls=tls_server_context)
     tls = await open_tls(server.port, client_ssl_context)
     try:
         await tls.send_all(b"hello")
@@ -122,7 +118,10 @@ async def test_close_notify_then_eof(
 
 
 async def test_records_already_received_come_in_one_read(
-    raw_server: typing.Any, server_context: ssl.SSLContext, client_ssl_context: ssl.SSLContext
+    raw_server: typing.Any,
+    srv: typing.Any,
+    tls_server_context: ssl.SSLContext,
+    client_ssl_context: ssl.SSLContext,
 ) -> None:
     """Several TLS records (16 KiB each at most), then close_notify with the TCP connection
     left open: one read returns them all, and the next one the EOF without waiting."""
@@ -130,15 +129,7 @@ async def test_records_already_received_come_in_one_read(
 
     def burst(sock: socket.socket) -> None:
         # TLS in memory, so that close_notify goes out without waiting for the client's.
-        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-        tls = server_context.wrap_bio(incoming, outgoing, server_side=True)
-        while True:
-            incoming.write(sock.recv(65536))
-            try:
-                tls.do_handshake()
-                break
-            except ssl.SSLWantReadError:
-                sock.sendall(outgoing.read())
+        tls, incoming, outgoing = srv.memory_tls_handshake(sock, tls_server_context)
         sock.sendall(outgoing.read())
         while True:  # the client's b"go"
             try:
@@ -180,24 +171,12 @@ async def test_eof_during_the_handshake(
 
 
 async def test_tls_in_tls(
-    raw_server: typing.Any, server_context: ssl.SSLContext, client_ssl_context: ssl.SSLContext
+    raw_server: typing.Any,
+    srv: typing.Any,
+    tls_server_context: ssl.SSLContext,
+    client_ssl_context: ssl.SSLContext,
 ) -> None:
-    def tunnel(sock: socket.socket) -> None:
-        # The "proxy" terminates the outer TLS and serves the inner TLS itself.
-        inner_in, inner_out = ssl.MemoryBIO(), ssl.MemoryBIO()
-        inner = server_context.wrap_bio(inner_in, inner_out, server_side=True)
-        while data := sock.recv(65536):
-            inner_in.write(data)
-            try:
-                inner.do_handshake()
-                while True:
-                    inner.write(b"inner:" + inner.read(65536))
-            except ssl.SSLWantReadError:
-                pass
-            if inner_out.pending:
-                sock.sendall(inner_out.read())
-
-    server = raw_server(tunnel, tls=server_context)
+    server = raw_server(srv.tls_tunnel_handler(tls_server_context), tls=tls_server_context)
     outer = await open_tls(server.port, client_ssl_context)
     inner = TLSStream(outer, client_ssl_context, "localhost")
     try:
@@ -210,10 +189,13 @@ async def test_tls_in_tls(
 
 
 async def test_a_reader_and_a_writer_at_once(
-    raw_server: typing.Any, server_context: ssl.SSLContext, client_ssl_context: ssl.SSLContext
+    raw_server: typing.Any,
+    srv: typing.Any,
+    tls_server_context: ssl.SSLContext,
+    client_ssl_context: ssl.SSLContext,
 ) -> None:
     """HTTP/2's pattern: one task keeps reading while others send."""
-    server = raw_server(echo, tls=server_context)
+    server = raw_server(srv.echo_handler, tls=tls_server_context)
     tls = await open_tls(server.port, client_ssl_context)
     messages = [b"%03d" % i for i in range(100)]
     received = b""
