@@ -51,6 +51,7 @@ from .._exceptions import (
 from .._types import AsyncByteStream
 from . import aio_tls
 from .exchange import (
+    INITIAL_READ_BUFFER,
     POLL_AFTER_IDLE,
     CompleteStream,
     EngineConfig,
@@ -60,8 +61,10 @@ from .exchange import (
     TraceCallback,
     build_response,
     connect_delays,
+    grow_read_buffer,
     prepare,
     request_body,
+    rest_read_buffer,
     retry_is_safe,
     timeouts_of,
 )
@@ -114,7 +117,7 @@ class AioConnection(asyncio.BufferedProtocol):
         self.active = False  # a request cycle owns the connection
         self.got_response_bytes = False  # in this cycle (decides whether a retry is safe)
         self._loop = loop
-        self._buffer = memoryview(bytearray(BUFFER_SIZE))
+        self._buffer = memoryview(bytearray(INITIAL_READ_BUFFER))
         self.transport: asyncio.Transport | None = None
         self._waiter: asyncio.Future[bool] | None = None
         self._drain_waiter: asyncio.Future[bool] | None = None
@@ -145,10 +148,13 @@ class AioConnection(asyncio.BufferedProtocol):
             self._outside_http(nbytes)
             return
         self.got_response_bytes = True
+        buffer = self._buffer
         try:
-            self.h1.receive_data(self._buffer[:nbytes])
+            self.h1.receive_data(buffer[:nbytes])
         except Exception as exc:  # raised to the request task, never into the loop
             self._parse_error = exc
+        if nbytes == len(buffer):
+            self._buffer = grow_read_buffer(buffer)
         self._unread += nbytes
         if self._unread > READ_HIGH_WATER and not self._reading_paused:
             self._reading_paused = True
@@ -161,7 +167,10 @@ class AioConnection(asyncio.BufferedProtocol):
         """Bytes for raw mode (proxy handshake, HTTP/2, after a 101), or that arrived while no
         request was active."""
         if self._raw is not None:
-            self._raw += self._buffer[:nbytes]
+            buffer = self._buffer
+            self._raw += buffer[:nbytes]
+            if nbytes == len(buffer):
+                self._buffer = grow_read_buffer(buffer)  # e.g. an HTTP/2 download
             if self._waiter is not None:
                 _wake(self._waiter, True)
             return
@@ -568,7 +577,9 @@ def _release(pool: ConnectionPool, slot: Slot, conn: typing.Any) -> None:
     # (Just used: no need to poll. The next cycle starts only if the connection is kept.)
     reusable = conn.is_reusable(0.0) and conn.h1.next_cycle()
     conn.active = False
-    if not reusable:
+    if reusable:
+        conn._buffer = rest_read_buffer(conn._buffer)
+    else:
         conn.close()
     for dropped in pool.release(slot, time.monotonic(), reusable):
         dropped.close()

@@ -21,9 +21,9 @@ import asyncio
 import ssl
 import typing
 
-__all__ = ["TLSTransport", "start_tls"]
+from .exchange import INITIAL_READ_BUFFER, grow_read_buffer
 
-READ_SIZE = 65536  # ciphertext per read from the transport below
+__all__ = ["TLSTransport", "start_tls"]
 
 
 class TLSTransport(asyncio.Transport, asyncio.BufferedProtocol):
@@ -42,7 +42,7 @@ class TLSTransport(asyncio.Transport, asyncio.BufferedProtocol):
         self.ssl_object = ssl_object
         self._incoming = incoming
         self._outgoing = outgoing
-        self._buffer = memoryview(bytearray(READ_SIZE))
+        self._buffer = memoryview(bytearray(INITIAL_READ_BUFFER))  # for ciphertext
         self._handshake: asyncio.Future[None] | None = None
         self._eof = False
         self._error: Exception | None = None  # a TLS error that broke the connection
@@ -56,7 +56,10 @@ class TLSTransport(asyncio.Transport, asyncio.BufferedProtocol):
         return self._buffer
 
     def buffer_updated(self, nbytes: int) -> None:
-        self._incoming.write(self._buffer[:nbytes])
+        buffer = self._buffer
+        self._incoming.write(buffer[:nbytes])
+        if nbytes == len(buffer):
+            self._buffer = grow_read_buffer(buffer)
         if self._handshake is not None:
             self._step_handshake()
         else:

@@ -261,6 +261,30 @@ def request_body(request: Request) -> bytes | None:
     return None
 
 
+# Read buffers, for every driver: a connection starts with a small one (an idle pool of 100
+# connections then holds ~2 MB, not ~7); a read that fills it means more is coming, so it grows
+# (x4 per full read) up to LARGE_READ_BUFFER, and when a response ends it shrinks back to
+# KEPT_READ_BUFFER at most. Measured on a 100 MiB download from nginx: 64 KiB reads cost ~25%
+# more CPU than 256 KiB ones; 1 MiB ones cost more again (each body chunk then becomes an
+# mmap'd allocation, with its page faults).
+INITIAL_READ_BUFFER = 16384
+KEPT_READ_BUFFER = 65536
+LARGE_READ_BUFFER = 1 << 18
+
+
+def grow_read_buffer(view: memoryview) -> memoryview:
+    """The buffer for the next read after one that filled `view`."""
+    size = len(view)
+    return memoryview(bytearray(size * 4)) if size < LARGE_READ_BUFFER else view
+
+
+def rest_read_buffer(view: memoryview) -> memoryview:
+    """The buffer to keep once a response has ended."""
+    if len(view) > KEPT_READ_BUFFER:
+        return memoryview(bytearray(KEPT_READ_BUFFER))
+    return view
+
+
 # A keep-alive connection handed out again within this many seconds of going idle is not
 # checked for a server's FIN or stray bytes (a poll() per request: a syscall, and under
 # threads a release of the GIL): servers close idle connections after seconds, not within a

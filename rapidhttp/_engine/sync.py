@@ -42,14 +42,17 @@ from .._exceptions import (
 from .._types import SyncByteStream
 from . import exchange
 from .exchange import (
+    INITIAL_READ_BUFFER,
     POLL_AFTER_IDLE,
     CompleteStream,
     EngineConfig,
     Route,
     build_response,
     connect_delays,
+    grow_read_buffer,
     prepare,
     request_body,
+    rest_read_buffer,
     retry_is_safe,
     timeouts_of,
 )
@@ -65,15 +68,8 @@ if typing.TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["SyncConnection", "SyncEngine"]
 
-# The read buffer: a connection starts with a small one (an idle pool of 100 connections then
-# holds ~2 MB, not ~7); a read that fills it means more is coming, so it grows (x4 per full
-# read) up to LARGE_BUFFER_SIZE, and after the response it shrinks back to BUFFER_SIZE at most.
-# Measured on a 100 MiB download from nginx: 64 KiB reads cost ~25% more CPU than 256 KiB ones;
-# 1 MiB ones cost more again (each body chunk then becomes an mmap'd allocation, with its page
-# faults).
-INITIAL_BUFFER_SIZE = 16384
+# Proxy handshakes and the network_stream API read this much at most.
 BUFFER_SIZE = 65536
-LARGE_BUFFER_SIZE = 1 << 18
 # Bodies up to this size are written together with the head, in one sendall.
 SMALL_BODY = 65536
 
@@ -127,7 +123,7 @@ class SyncConnection:
         self.h1 = h1
         self.peer = peer
         self.received = False  # any byte of the current response received
-        self._view = memoryview(bytearray(INITIAL_BUFFER_SIZE))
+        self._view = memoryview(bytearray(INITIAL_READ_BUFFER))
         plain = sock.__class__ is socket.socket
         raw = sock if plain else sock.raw_socket  # under TLS (even TLS in TLS): the TCP socket
         self._kernel_timeouts = _KERNEL_TIMEOUTS and raw.__class__ is socket.socket
@@ -184,8 +180,8 @@ class SyncConnection:
         if nbytes:
             self.received = True
             self.h1.receive_data(view[:nbytes])
-            if nbytes == len(view) and nbytes < LARGE_BUFFER_SIZE:
-                self._view = memoryview(bytearray(nbytes * 4))
+            if nbytes == len(view):
+                self._view = grow_read_buffer(view)
         else:
             self.h1.receive_eof()
 
@@ -522,8 +518,7 @@ class SyncEngine:
             if reusable:
                 if conn.h1.next_cycle():
                     conn.received = False
-                    if len(conn._view) > BUFFER_SIZE:
-                        conn._view = memoryview(bytearray(BUFFER_SIZE))  # after a large body
+                    conn._view = rest_read_buffer(conn._view)
                 else:
                     reusable = False
         with self._lock:

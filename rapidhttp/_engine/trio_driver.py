@@ -35,7 +35,7 @@ from .._exceptions import (
     WriteTimeout,
 )
 from .aio import _readable
-from .exchange import POLL_AFTER_IDLE
+from .exchange import INITIAL_READ_BUFFER, POLL_AFTER_IDLE, grow_read_buffer
 from .h1 import NEED_DATA, H1Connection
 from .tls import TLSSessions
 from .trio_tls import TLSStream
@@ -70,7 +70,7 @@ class TrioConnection:
         self._tls = isinstance(stream, TLSStream)
         # (TLS sessions of the engine, this origin's key) until the session is saved.
         self.tls_sessions: tuple[TLSSessions, typing.Hashable] | None = None
-        self._buffer = memoryview(bytearray(BUFFER_SIZE))
+        self._buffer = memoryview(bytearray(INITIAL_READ_BUFFER))
         self._closed = False
         # Part of a request may be unsent: even a complete response leaves the connection
         # unusable (the server would read the rest as the next request).
@@ -164,7 +164,7 @@ class TrioConnection:
             # (the costly part of a trio timeout) or an I/O wait.
             await trio.lowlevel.checkpoint()
             try:
-                return self._buffer[: self._os_sock.recv_into(self._buffer)]
+                return self._received(self._os_sock.recv_into(self._buffer))
             except BlockingIOError:
                 receive = self._receive_plain
             except OSError as exc:
@@ -185,9 +185,16 @@ class TrioConnection:
         while True:
             await trio.lowlevel.wait_readable(sock)
             try:
-                return self._buffer[: sock.recv_into(self._buffer)]
+                return self._received(sock.recv_into(self._buffer))
             except BlockingIOError:  # pragma: no cover - a spurious wake-up
                 pass
+
+    def _received(self, nbytes: int) -> memoryview:
+        """The `nbytes` just read into the buffer; a read that filled it grows it."""
+        buffer = self._buffer
+        if nbytes == len(buffer):
+            self._buffer = grow_read_buffer(buffer)
+        return buffer[:nbytes]
 
     async def _receive_tls(self) -> bytes:
         return bytes(await self._stream.receive_some(BUFFER_SIZE))

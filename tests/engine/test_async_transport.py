@@ -90,6 +90,39 @@ async def get(
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+async def test_large_body_then_small_on_the_same_connection(
+    srv: typing.Any, raw_server: typing.Any, chunked: bool
+) -> None:
+    """A body far larger than the read buffer (which grows while it streams in, then shrinks
+    back) arrives byte for byte, and the connection then carries a small exchange."""
+    big = bytes(range(256)) * 12_000  # ~3 MB
+    if chunked:
+        framed = b"".join(
+            b"%x\r\n%b\r\n" % (len(p), p) for p in (big[:1_000_000], big[1_000_000:])
+        )
+        head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        big_response = head + framed + b"0\r\n\r\n"
+    else:
+        big_response = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%b" % (len(big), big)
+    answers = iter([big_response, srv.OK_RESPONSE])
+
+    def handler(sock: socket.socket) -> None:
+        pending = b""
+        while (request := srv.read_request(sock, pending)) is not None:
+            pending = request[2]
+            sock.sendall(next(answers))
+
+    server = raw_server(handler)
+    async with rapidhttp.AsyncHTTPTransport() as transport:
+        assert (await get(transport, server.url))[1] == big
+        conn = next(iter(transport._engine.pool._idle)).conn
+        assert len(conn._buffer) == 65536  # grew while the body came, then shrank back
+        assert (await get(transport, server.url))[1] == b"hello"
+    assert server.connections == 1
+
+
+@pytest.mark.anyio
 async def test_get_and_keep_alive_reuse(raw_server: typing.Any, srv: typing.Any) -> None:
     server = raw_server(srv.keep_alive_handler())
     async with rapidhttp.AsyncHTTPTransport() as transport:
