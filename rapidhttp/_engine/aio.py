@@ -336,7 +336,11 @@ class AioConnection(asyncio.BufferedProtocol):
                     raise ReadError(self._lost_message("reading"))
                 return b""
             await self._wait(timeout)
-        data = bytes(raw[:max_bytes])
+        if len(raw) <= max_bytes:  # the usual case (HTTP/2 reads up to 1 MiB): one copy
+            self._raw = bytearray()
+            return bytes(raw)
+        with memoryview(raw) as view:
+            data = bytes(view[:max_bytes])  # one copy (a bytearray slice would make two)
         del raw[:max_bytes]
         return data
 

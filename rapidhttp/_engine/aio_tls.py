@@ -111,33 +111,46 @@ class TLSTransport(asyncio.Transport, asyncio.BufferedProtocol):
     # ------------------------------------------------------------ data
 
     def _decrypt(self) -> None:
-        """Hand every decrypted byte to the protocol above, straight into its buffer."""
+        """Hand every decrypted byte to the protocol above, straight into its buffer: as many
+        records as it holds per `buffer_updated` (a read returns one record, 16 KiB at most)."""
         app = self._app
         ssl_object = self.ssl_object
         read = ssl_object.read
         incoming = self._incoming
         while not self._eof:
             buffer = typing.cast(memoryview, app.get_buffer(-1))
-            try:
-                nbytes: int = read(len(buffer), buffer)  # type: ignore[assignment]
-            except ssl.SSLWantReadError:
-                break
-            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
-                nbytes = 0
-            except ssl.SSLError as exc:
-                # Garbage instead of TLS records: the connection is lost, with this error.
-                self._error = exc
-                self._eof = True
+            size = len(buffer)
+            filled = 0
+            while filled < size:
+                try:
+                    nbytes: int = read(size - filled, buffer[filled:])  # type: ignore[assignment]
+                except ssl.SSLWantReadError:
+                    break
+                except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                    nbytes = 0
+                except ssl.SSLError as exc:
+                    # Garbage instead of TLS records: the connection is lost, with this error
+                    # (what was decrypted before it is still delivered).
+                    self._error = exc
+                    self._eof = True
+                    break
+                if not nbytes:  # (a close_notify reads as 0 bytes too)
+                    self._eof = True
+                    break
+                filled += nbytes
+                if not incoming.pending and not ssl_object.pending():
+                    break  # all consumed: spare the read that would raise SSLWantReadError
+            if filled:
+                app.buffer_updated(filled)
+            if self._error is not None:
                 self._transport.abort()
                 return
-            if not nbytes:
-                self._eof = True
+            if self._eof:
                 if not app.eof_received():
                     self._transport.close()
                 break
-            app.buffer_updated(nbytes)
-            if not incoming.pending and not ssl_object.pending():
-                break  # all consumed: spare the read that would raise SSLWantReadError
+            if filled < size:
+                break  # nothing more decrypted for now
         if self._outgoing.pending:
             self._flush()  # e.g. a key update answered while reading
 
