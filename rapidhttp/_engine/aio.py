@@ -74,7 +74,7 @@ from .h2 import RetryableStreamError, may_speak_h2
 from .h2_async import AsyncH2Connection, connect_h2
 from .pool import ConnectionPool, Slot, Waiter
 from .proxy import ConnectHandshake, Socks5Handshake
-from .tls import TLSSessions
+from .tls import TLSSessions, save_session
 
 if typing.TYPE_CHECKING:  # pragma: no cover
     from .._models import Request, Response
@@ -577,7 +577,7 @@ def _cancel_waiter(pool: ConnectionPool, waiter: Waiter) -> None:
 def _release(pool: ConnectionPool, slot: Slot, conn: typing.Any) -> None:
     """The response ended: keep the connection for the next request, or close it."""
     if conn.tls_sessions is not None:
-        _save_session(conn)
+        save_session(conn)
     # (Just used: no need to poll. The next cycle starts only if the connection is kept.)
     reusable = conn.is_reusable(0.0) and conn.h1.next_cycle()
     conn.active = False
@@ -587,17 +587,6 @@ def _release(pool: ConnectionPool, slot: Slot, conn: typing.Any) -> None:
         conn.close()
     for dropped in pool.release(slot, time.monotonic(), reusable):
         dropped.close()
-
-
-def _save_session(conn: typing.Any) -> None:
-    """Keep a new TLS connection's session for the next connection to its origin. Done when
-    its first response ends, not after the handshake: TLS 1.3 sends the session tickets that
-    make a session resumable after the handshake, and they have been read by then."""
-    sessions, key = conn.tls_sessions
-    conn.tls_sessions = None
-    ssl_object = conn.get_extra_info("ssl_object")
-    if ssl_object is not None:
-        sessions.put(key, ssl_object.session)
 
 
 def _discard(pool: ConnectionPool, slot: Slot) -> None:

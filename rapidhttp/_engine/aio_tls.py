@@ -49,9 +49,6 @@ class TLSTransport(asyncio.Transport, asyncio.BufferedProtocol):
 
     # ------------------------------------------------------------ protocol of the transport below
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # pragma: no cover
-        self._transport = typing.cast(asyncio.Transport, transport)  # (given to __init__)
-
     def get_buffer(self, sizehint: int) -> memoryview:
         return self._buffer
 
@@ -172,13 +169,6 @@ class TLSTransport(asyncio.Transport, asyncio.BufferedProtocol):
             return
         self._transport.write(self._outgoing.read())
 
-    def writelines(self, chunks: typing.Iterable[bytes | bytearray | memoryview]) -> None:
-        for chunk in chunks:
-            self.write(chunk)
-
-    def can_write_eof(self) -> bool:
-        return False
-
     def is_closing(self) -> bool:
         return self._transport.is_closing()
 
@@ -194,29 +184,12 @@ class TLSTransport(asyncio.Transport, asyncio.BufferedProtocol):
     def resume_reading(self) -> None:
         self._transport.resume_reading()
 
-    def is_reading(self) -> bool:
-        return self._transport.is_reading()
-
-    def get_write_buffer_size(self) -> int:
-        return self._transport.get_write_buffer_size()
-
     def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
         self._app = typing.cast(asyncio.BufferedProtocol, protocol)
-
-    def get_protocol(self) -> asyncio.BaseProtocol:
-        return self._app
 
     def get_extra_info(self, name: str, default: typing.Any = None) -> typing.Any:
         if name == "ssl_object":
             return self.ssl_object
-        if name == "sslcontext":
-            return self.ssl_object.context
-        if name == "peercert":
-            return self.ssl_object.getpeercert()
-        if name == "cipher":
-            return self.ssl_object.cipher()
-        if name == "compression":
-            return self.ssl_object.compression()
         return self._transport.get_extra_info(name, default)
 
 

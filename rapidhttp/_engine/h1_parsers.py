@@ -91,8 +91,8 @@ class Response:
         )
 
 
-class Data:
-    """A piece of the response body (never empty)."""
+class _BytesEvent:
+    """An event that carries bytes (`Data`, `Upgrade`)."""
 
     __slots__ = ("data",)
 
@@ -100,10 +100,16 @@ class Data:
         self.data = data
 
     def __repr__(self) -> str:
-        return f"<Data {self.data!r}>"
+        return f"<{type(self).__name__} {self.data!r}>"
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is Data and self.data == other.data
+        return type(other) is type(self) and self.data == other.data  # type: ignore[attr-defined]
+
+
+class Data(_BytesEvent):
+    """A piece of the response body (never empty)."""
+
+    __slots__ = ()
 
 
 class EndOfMessage:
@@ -121,19 +127,10 @@ class EndOfMessage:
         return type(other) is EndOfMessage and self.trailers == other.trailers
 
 
-class Upgrade:
+class Upgrade(_BytesEvent):
     """After a 101 response: the bytes that followed its head (the new protocol's first bytes)."""
 
-    __slots__ = ("data",)
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def __repr__(self) -> str:
-        return f"<Upgrade {self.data!r}>"
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is Upgrade and self.data == other.data
+    __slots__ = ()
 
 
 class NeedData:

@@ -38,6 +38,7 @@ from .._types import SyncByteStream
 from . import exchange
 from .exchange import CompleteStream, build_response, request_body
 from .h2 import Connecting, H2Protocol, H2Stream, RetryableStreamError, speaks_h2
+from .tls import save_session
 
 if typing.TYPE_CHECKING:  # pragma: no cover
     from .._models import Request, Response
@@ -99,7 +100,6 @@ class H2SyncConnection:
         self._poll = select.poll()
         self._poll.register(raw.fileno(), select.POLLIN)
         self._pending = getattr(sock, "pending", None)
-        self._session_saved = io._session_saved
 
     @property
     def capacity(self) -> int:
@@ -369,9 +369,8 @@ class H2SyncConnection:
                     self._flush(None)
                 except (WriteError, WriteTimeout):
                     pass
-        if not self._session_saved:
-            self._session_saved = True
-            engine._sessions.put(lease.slot.key, getattr(self.io.sock, "session", None))
+        if self.io.tls_sessions is not None:
+            save_session(self.io)
         with engine._lock:
             to_close = lease.pool.release(lease.slot, _monotonic(), self.h2.usable)
         for conn in to_close:

@@ -61,7 +61,7 @@ from .h2 import RetryableStreamError, may_speak_h2
 from .h2_sync import H2SyncConnection, connect_h2
 from .pool import ConnectionPool, Slot
 from .proxy import ConnectHandshake, Socks5Handshake
-from .tls import TLSSessions, TLSStream
+from .tls import TLSSessions, TLSStream, save_session
 
 if typing.TYPE_CHECKING:  # pragma: no cover
     from .._models import Request, Response
@@ -115,7 +115,7 @@ class SyncConnection:
         "_poll",
         "_pending",
         "_closed",
-        "_session_saved",
+        "tls_sessions",
     )
 
     def __init__(self, sock: typing.Any, peer: str, h1: H1Connection) -> None:
@@ -135,7 +135,8 @@ class SyncConnection:
         self._poll: typing.Any = None
         self._pending = getattr(sock, "pending", None)
         self._closed = False
-        self._session_saved = plain  # plain TCP: no TLS session to keep
+        # (TLS sessions of the engine, this origin's key) until the session is saved.
+        self.tls_sessions: tuple[TLSSessions, typing.Hashable] | None = None
 
     # ------------------------------------------------------------------ request path
 
@@ -511,10 +512,8 @@ class SyncEngine:
         conn = lease.conn
         slot = lease.slot
         if conn is not None:
-            if not conn._session_saved:
-                # TLS: keep the session (TLS 1.3 tickets come after the handshake, so now).
-                conn._session_saved = True
-                self._sessions.put(slot.key, getattr(conn.sock, "session", None))
+            if conn.tls_sessions is not None:
+                save_session(conn)
             if reusable:
                 if conn.h1.next_cycle():
                     conn.received = False
@@ -697,7 +696,10 @@ class SyncEngine:
         except BaseException:
             sock.close()
             raise
-        return SyncConnection(sock, peer, H1Connection())
+        conn = SyncConnection(sock, peer, H1Connection())
+        if route.tls is not None:
+            conn.tls_sessions = (self._sessions, route.key)  # saved at the first release
+        return conn
 
     def _connect_socket(self, route: Route, timeout: float | None) -> socket.socket:
         config = self.config

@@ -22,7 +22,7 @@ import ssl
 import threading
 import typing
 
-__all__ = ["TLSSessions", "TLSStream"]
+__all__ = ["TLSSessions", "TLSStream", "save_session"]
 
 READ_SIZE = 65536
 WRITE_SIZE = 262144  # plaintext encrypted per step: bounds the ciphertext held in memory
@@ -49,6 +49,19 @@ class TLSSessions:
 
     def discard(self, key: typing.Hashable) -> None:
         self._sessions.pop(key, None)
+
+
+def save_session(conn: typing.Any) -> None:
+    """Keep the session of a new TLS connection (any driver's; its `tls_sessions` holds the
+    engine's `TLSSessions` and the origin's key until then) for the next connection to its
+    origin. Called when its first response ends, not after the handshake: TLS 1.3 sends the
+    tickets that make a session resumable after the handshake, and they have been read by then.
+    """
+    sessions, key = conn.tls_sessions
+    conn.tls_sessions = None
+    ssl_object = conn.get_extra_info("ssl_object")
+    if ssl_object is not None:
+        sessions.put(key, ssl_object.session)
 
 
 class TLSStream:
