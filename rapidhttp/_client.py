@@ -315,20 +315,23 @@ class BaseClient:
                 if extensions is None
                 else {**extensions, "timeout": timeout_dict}
             )
-        return Request(
+        request = Request.__new__(Request)  # `Request(...)`, minus its keyword call (see _init)
+        request._init(
             method,
             self._merge_url(url),
-            content=content,
-            data=data,
-            files=files,
-            json=json,
-            params=self._merge_queryparams(params),
+            self._merge_queryparams(params),
             # `Request` copies the headers it is given, so the client's own merged headers
             # are passed as they are when the request adds none.
-            headers=self._headers if headers is None else self._merge_headers(headers),
-            cookies=self._merge_cookies(cookies),
-            extensions=extensions,
+            self._headers if headers is None else self._merge_headers(headers),
+            self._merge_cookies(cookies),
+            content,
+            data,
+            files,
+            json,
+            None,
+            extensions,
         )
+        return request
 
     def _enforce_trailing_slash(self, url: URL) -> URL:
         if url.raw_path.endswith(b"/"):

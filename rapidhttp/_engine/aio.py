@@ -886,7 +886,7 @@ async def _exchange(
             conn.upgrade(event.data)
             slot.conn = None
             _discard(pool, slot)
-            return build_response(head, CompleteStream([]), conn)
+            return build_response(head, CompleteStream(b""), conn)
         else:  # EndOfMessage
             if trace is None:
                 return build_response(head, ReceivedStream(chunks, pool, slot, conn), conn)
@@ -904,7 +904,7 @@ class ReceivedStream(CompleteStream):
     def __init__(
         self, chunks: list[bytes], pool: ConnectionPool, slot: Slot, conn: typing.Any
     ) -> None:
-        super().__init__(chunks)
+        self._stream = b"".join(chunks)
         self._held: tuple[ConnectionPool, Slot, typing.Any] | None = (pool, slot, conn)
 
     def close(self) -> None:

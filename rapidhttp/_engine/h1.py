@@ -49,6 +49,25 @@ _CHUNKED = -1
 _FIELD = b": ".join
 
 
+def _serialize_head(
+    method: bytes, target: bytes, headers: list[tuple[bytes, bytes]]
+) -> tuple[bytes, int]:
+    """A request head as bytes, and the body length it announces (_CHUNKED, or 0 if none)."""
+    remaining = 0
+    for name, value in headers:
+        # The framing headers, found without lower-casing every name.
+        if len(name) >= 14:
+            lowered = name.lower()
+            if lowered == b"content-length":
+                remaining = _content_length(value)
+            elif lowered == b"transfer-encoding":
+                remaining = _CHUNKED
+    # C-level joins: `b": ".join((name, value))` serialises a field without a Python loop.
+    fields = b"\r\n".join(map(_FIELD, headers))
+    end = b"\r\n\r\n" if headers else b"\r\n"
+    return b"".join((method, b" ", target, b" HTTP/1.1\r\n", fields, end)), remaining
+
+
 def _content_length(value: bytes) -> int:
     try:
         length = int(value)
@@ -69,6 +88,7 @@ class H1Connection:
         "_head_parser",
         "_send_state",
         "_remaining",
+        "_last_head",
         "receive_data",
         "receive_eof",
     )
@@ -96,6 +116,8 @@ class H1Connection:
         self._head_parser = main if isinstance(main, PythonParser) else None
         self._send_state = _IDLE
         self._remaining = 0
+        # (method, target, headers, serialised head, body length): see `send_head`.
+        self._last_head: tuple[typing.Any, ...] = (None, None, None, b"", 0)
         self._use(main)
 
     def _use(self, parser: ResponseParser) -> None:
@@ -117,18 +139,14 @@ class H1Connection:
             raise LocalProtocolError(
                 "Cannot send a request while another request is in progress on the connection."
             )
-        remaining = 0
-        for name, value in headers:
-            # The framing headers, found without lower-casing every name.
-            if len(name) >= 14:
-                lowered = name.lower()
-                if lowered == b"content-length":
-                    remaining = _content_length(value)
-                elif lowered == b"transfer-encoding":
-                    remaining = _CHUNKED
-        # C-level joins: `b": ".join((name, value))` serialises a field without a Python loop.
-        parts = [method, b" ", target, b" HTTP/1.1\r\n", b"\r\n".join(map(_FIELD, headers))]
-        parts.append(b"\r\n\r\n" if headers else b"\r\n")
+        # Clients repeat their requests: a connection keeps the last head it serialised and
+        # sends it again when method, target and headers are the same (compared in C).
+        last = self._last_head
+        if headers == last[2] and target == last[1] and method == last[0]:
+            head, remaining = last[3], last[4]
+        else:
+            head, remaining = _serialize_head(method, target, headers)
+            self._last_head = (method, target, list(headers), head, remaining)
         if method == b"HEAD":
             self._start_head_cycle()
         elif self._parser is not self._main_parser:
@@ -136,8 +154,8 @@ class H1Connection:
         self._remaining = remaining
         self._send_state = _BODY
         if body:
-            parts.append(self.send_body(body))
-        return b"".join(parts)
+            return head + self.send_body(body)
+        return head
 
     def send_body(self, data: bytes) -> bytes:
         """`data` framed for the wire: as is for Content-Length, as one chunk for chunked."""

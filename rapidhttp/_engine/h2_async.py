@@ -260,7 +260,7 @@ class AsyncH2Connection:
             if stream.ended and stream.error is None and trace is None:
                 chunks = self.h2.take_body(stream)
                 self.finish(pool, slot, stream)
-                return _response(head, CompleteStream(chunks), self.io)
+                return _response(head, CompleteStream(b"".join(chunks)), self.io)
             body = AsyncH2ResponseStream(self, pool, slot, stream, timeouts[1], request)
             return _response(head, body, self.io)
         except BaseException:

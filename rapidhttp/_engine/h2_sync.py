@@ -263,7 +263,7 @@ class H2SyncConnection:
                 with self.lock:
                     chunks = self.h2.take_body(stream)
                 self.finish(engine, lease, stream)
-                return _response(head, CompleteStream(chunks), self.io)
+                return _response(head, CompleteStream(b"".join(chunks)), self.io)
             body = H2SyncResponseStream(self, engine, lease, stream, timeouts[1], request)
             return _response(head, body, self.io)
         except BaseException as exc:

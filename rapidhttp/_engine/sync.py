@@ -574,7 +574,7 @@ class SyncEngine:
             event = h1.next_event()
         if type(event) is EndOfMessage and trace is None:
             self.release(lease, True)  # kept only if keep-alive
-            return build_response(head, CompleteStream(chunks), conn)
+            return build_response(head, CompleteStream(b"".join(chunks)), conn)
         if type(event) is Upgrade:
             # 101 Switching Protocols: the connection leaves the pool for the new protocol.
             lease.slot.conn = lease.conn = None
