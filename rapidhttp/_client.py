@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import enum
 import logging
-import time
 import typing
 import warnings
 from contextlib import asynccontextmanager, contextmanager
+from time import perf_counter
 from types import TracebackType
 
 from .__version__ import __version__
@@ -80,6 +80,7 @@ class UseClientDefault:
 USE_CLIENT_DEFAULT = UseClientDefault()
 
 logger = logging.getLogger("rapidhttp")
+_INFO = logging.INFO  # (a module global: one lookup less per response)
 
 USER_AGENT = f"python-rapidhttp/{__version__}"
 ACCEPT_ENCODING = ", ".join(key for key in SUPPORTED_DECODERS if key != "identity")
@@ -98,6 +99,12 @@ class ClientState(enum.Enum):
     UNOPENED = 1  # created, not used yet and not entered as a context manager
     OPENED = 2  # has sent a request, or is inside `with`
     CLOSED = 3  # closed, or its `with` block exited
+
+
+# The states every send checks and sets, as module globals: a plain global lookup, not an
+# attribute lookup on the enum class.
+_OPENED = ClientState.OPENED
+_CLOSED = ClientState.CLOSED
 
 
 _REOPEN_ERRORS = {
@@ -197,6 +204,7 @@ class BaseClient:
         self._state = ClientState.UNOPENED
         # Routing, filled in by the subclasses: the default transport, and the mounts sorted
         # from the most to the least specific pattern.
+        self._transport: typing.Any
         self._mounts: dict[URLPattern, typing.Any] = {}
 
     # ----------------------------------------------------------------------- properties
@@ -307,7 +315,8 @@ class BaseClient:
         if extensions is None or "timeout" not in extensions:
             timeout_dict = (
                 dict(self._timeout_dict)
-                if isinstance(timeout, UseClientDefault)
+                # (`is USE_CLIENT_DEFAULT` first: the usual case, decided without a call.)
+                if timeout is USE_CLIENT_DEFAULT or isinstance(timeout, UseClientDefault)
                 else Timeout(timeout).as_dict()
             )
             extensions = (
@@ -315,15 +324,23 @@ class BaseClient:
                 if extensions is None
                 else {**extensions, "timeout": timeout_dict}
             )
+        # The merges are only called for when there is something to merge: most requests
+        # repeat a URL (cached) and carry no params, headers or cookies of their own.
+        merged_url = self._url_cache.get(url) if type(url) is str else None
+        # CookieJar keeps its cookies in the `_cookies` dict: looking at it directly is the
+        # cheap "is the jar empty?" check (iterating the jar is not). It may hold emptied
+        # domain dicts, which only costs an unneeded merge.
+        if cookies or getattr(self._cookies.jar, "_cookies", True):
+            cookies = self._merge_cookies(cookies)
         request = Request.__new__(Request)  # `Request(...)`, minus its keyword call (see _init)
         request._init(
             method,
-            self._merge_url(url),
-            self._merge_queryparams(params),
+            self._merge_url(url) if merged_url is None else merged_url,
+            self._params.merge(params) if params or self._params._dict else params,
             # `Request` copies the headers it is given, so the client's own merged headers
             # are passed as they are when the request adds none.
             self._headers if headers is None else self._merge_headers(headers),
-            self._merge_cookies(cookies),
+            cookies,
             content,
             data,
             files,
@@ -364,20 +381,10 @@ class BaseClient:
         merged_headers.update(headers)
         return merged_headers
 
-    def _merge_cookies(self, cookies: CookieTypes | None = None) -> CookieTypes | None:
-        # CookieJar keeps its cookies in the `_cookies` dict: looking at it directly is the
-        # cheap "is the jar empty?" check of the hot path (iterating the jar is not). It may
-        # hold emptied domain dicts, which only costs an unneeded merge.
-        if cookies or getattr(self._cookies.jar, "_cookies", True):
-            merged_cookies = Cookies(self._cookies)
-            merged_cookies.update(cookies)
-            return merged_cookies
-        return cookies
-
-    def _merge_queryparams(self, params: QueryParamTypes | None = None) -> QueryParamTypes | None:
-        if params or self._params:
-            return self._params.merge(params)
-        return params
+    def _merge_cookies(self, cookies: CookieTypes | None = None) -> Cookies:
+        merged_cookies = Cookies(self._cookies)
+        merged_cookies.update(cookies)
+        return merged_cookies
 
     # ----------------------------------------------------------------------- auth
 
@@ -392,36 +399,42 @@ class BaseClient:
             return FunctionAuth(func=auth)
         raise TypeError(f'Invalid "auth" argument: {auth!r}')
 
-    def _build_request_auth(
-        self, request: Request, auth: AuthTypes | UseClientDefault | None = USE_CLIENT_DEFAULT
-    ) -> Auth:
-        """The auth for one request; `_NO_AUTH` when there is none at all, which the client
-        recognises to skip the auth flow machinery entirely."""
-        resolved = self._auth if isinstance(auth, UseClientDefault) else self._build_auth(auth)
+    # ----------------------------------------------------------------------- sending, shared
+
+    def _prepare_send(
+        self,
+        request: Request,
+        auth: AuthTypes | UseClientDefault | None,
+        follow_redirects: bool | UseClientDefault,
+    ) -> tuple[Auth, bool]:
+        """The checks and defaults every send starts with. Returns the auth for the request
+        (`_NO_AUTH` when there is none at all, which the client recognises to skip the auth
+        flow machinery entirely) and the redirect policy."""
+        if self._state is _CLOSED:
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
+        self._state = _OPENED
+        if "timeout" not in request.extensions:
+            request.extensions = {**request.extensions, "timeout": dict(self._timeout_dict)}
+        # (`is USE_CLIENT_DEFAULT` first: the usual case, decided without a call.)
+        if follow_redirects is USE_CLIENT_DEFAULT or isinstance(
+            follow_redirects, UseClientDefault
+        ):
+            follow_redirects = self.follow_redirects
+        if auth is USE_CLIENT_DEFAULT or isinstance(auth, UseClientDefault):
+            resolved = self._auth
+        else:
+            resolved = self._build_auth(auth)
         if resolved is not None:
-            return resolved
+            return resolved, follow_redirects
         url = request.url
         # The parsed userinfo is the cheap test; "http://:@host" has userinfo but no credentials.
         if url._uri_reference.userinfo and (url.username or url.password):
-            return BasicAuth(username=url.username, password=url.password)
-        return _NO_AUTH
+            return BasicAuth(username=url.username, password=url.password), follow_redirects
+        return _NO_AUTH, follow_redirects
 
-    # ----------------------------------------------------------------------- sending, shared
-
-    def _prepare_send(self, request: Request, follow_redirects: bool | UseClientDefault) -> bool:
-        """The checks and defaults every send starts with; returns the redirect policy."""
-        if self._state == ClientState.CLOSED:
-            raise RuntimeError("Cannot send a request, as the client has been closed.")
-        self._state = ClientState.OPENED
-        if "timeout" not in request.extensions:
-            request.extensions = {**request.extensions, "timeout": dict(self._timeout_dict)}
-        if isinstance(follow_redirects, UseClientDefault):
-            return self.follow_redirects
-        return follow_redirects
-
-    def _check_redirect_budget(self, request: Request, history: list[Response]) -> None:
-        if len(history) > self.max_redirects:
-            raise TooManyRedirects("Exceeded maximum allowed redirects.", request=request)
+    @staticmethod
+    def _too_many_redirects(request: Request) -> typing.NoReturn:
+        raise TooManyRedirects("Exceeded maximum allowed redirects.", request=request)
 
     def _bind_response(self, request: Request, response: Response, start: float) -> None:
         """Attach what the client owns to a response fresh from the transport, `start` being
@@ -433,7 +446,7 @@ class BaseClient:
         # names directly: this runs for every response.)
         if b"set-cookie" in response.headers._lower_keys():
             self._cookies.extract_cookies(response)
-        if logger.isEnabledFor(logging.INFO):
+        if logger.isEnabledFor(_INFO):
             logger.info(
                 'HTTP Request: %s %s "%s %d %s"',
                 request.method,
@@ -442,18 +455,6 @@ class BaseClient:
                 response.status_code,
                 response.reason_phrase,
             )
-
-    def _next_redirect(
-        self, request: Request, response: Response, history: list[Response]
-    ) -> Request | None:
-        """Record `history` on a response; return the request a redirect leads to, if any."""
-        if history:
-            response.history = list(history)
-        if response.status_code not in _REDIRECT_STATUS_CODES or not (
-            response.has_redirect_location
-        ):
-            return None
-        return self._build_redirect_request(request, response)
 
     def _build_redirect_request(self, request: Request, response: Response) -> Request:
         method = self._redirect_method(request, response)
@@ -574,11 +575,13 @@ class BaseClient:
         return transport_class(trust_env=trust_env, **transport_options)
 
     def _route(self, url: URL) -> typing.Any:
-        # A mount mapped to None means "use the default transport" (e.g. NO_PROXY hosts).
+        """The transport of the most specific mount matching `url`, else the default one.
+        (The send loops call this only when there are mounts: `_transport_for_url`, inlined.)"""
         for pattern, transport in self._mounts.items():
             if pattern.matches(url):
-                return transport
-        return None
+                # A mount mapped to None means "use the default" (e.g. NO_PROXY hosts).
+                return self._transport if transport is None else transport
+        return self._transport
 
 
 # --------------------------------------------------------------------------- sync driver
@@ -653,11 +656,8 @@ class Client(BaseClient):
 
     def _transport_for_url(self, url: URL) -> BaseTransport:
         """The transport serving `url`: the most specific matching mount, else the default."""
-        if self._mounts:
-            mounted: BaseTransport | None = self._route(url)
-            if mounted is not None:
-                return mounted
-        return self._transport
+        transport: BaseTransport = self._route(url) if self._mounts else self._transport
+        return transport
 
     def request(
         self,
@@ -743,8 +743,7 @@ class Client(BaseClient):
     ) -> Response:
         """Send a request as it is. With `stream=True` the body is left for the caller to read
         (and the response to close)."""
-        follow = self._prepare_send(request, follow_redirects)
-        request_auth = self._build_request_auth(request, auth)
+        request_auth, follow = self._prepare_send(request, auth, follow_redirects)
         if request_auth is _NO_AUTH:
             response = self._send_handling_redirects(request, follow, [])
         else:
@@ -785,17 +784,34 @@ class Client(BaseClient):
         self, request: Request, follow_redirects: bool, history: list[Response]
     ) -> Response:
         hooks = self._event_hooks
-        while True:
-            self._check_redirect_budget(request, history)
+        # `history` may hold auth rounds already: the budget counts them too, as in httpx.
+        while len(history) <= self.max_redirects:
             for hook in hooks["request"]:
                 hook(request)
-            response = self._send_single_request(request)
+            # (What `_send_single_request` is in httpx, inlined: one call less per request.)
+            transport = self._route(request.url) if self._mounts else self._transport
+            start = perf_counter()
+            if not isinstance(request.stream, SyncByteStream):
+                raise RuntimeError(
+                    "Attempted to send an async request with a sync Client instance."
+                )
+            try:
+                response = transport.handle_request(request)
+            except RequestError as exc:
+                exc.request = request
+                raise
+            assert isinstance(response.stream, SyncByteStream)
+            self._bind_response(request, response, start)
             try:
                 for hook in hooks["response"]:
                     hook(response)
-                next_request = self._next_redirect(request, response, history)
-                if next_request is None:
+                if history:
+                    response.history = list(history)
+                if response.status_code not in _REDIRECT_STATUS_CODES or not (
+                    response.has_redirect_location
+                ):
                     return response
+                next_request = self._build_redirect_request(request, response)
                 history = history + [response]
                 if not follow_redirects:
                     response.next_request = next_request
@@ -805,20 +821,7 @@ class Client(BaseClient):
             except BaseException:
                 response.close()
                 raise
-
-    def _send_single_request(self, request: Request) -> Response:
-        transport = self._transport_for_url(request.url)
-        start = time.perf_counter()
-        if not isinstance(request.stream, SyncByteStream):
-            raise RuntimeError("Attempted to send an async request with a sync Client instance.")
-        try:
-            response = transport.handle_request(request)
-        except RequestError as exc:
-            exc.request = request
-            raise
-        assert isinstance(response.stream, SyncByteStream)
-        self._bind_response(request, response, start)
-        return response
+        self._too_many_redirects(request)
 
     def get(
         self,
@@ -1119,11 +1122,8 @@ class AsyncClient(BaseClient):
 
     def _transport_for_url(self, url: URL) -> AsyncBaseTransport:
         """The transport serving `url`: the most specific matching mount, else the default."""
-        if self._mounts:
-            mounted: AsyncBaseTransport | None = self._route(url)
-            if mounted is not None:
-                return mounted
-        return self._transport
+        transport: AsyncBaseTransport = self._route(url) if self._mounts else self._transport
+        return transport
 
     async def request(
         self,
@@ -1211,8 +1211,7 @@ class AsyncClient(BaseClient):
     ) -> Response:
         """Send a request as it is. With `stream=True` the body is left for the caller to read
         (and the response to close)."""
-        follow = self._prepare_send(request, follow_redirects)
-        request_auth = self._build_request_auth(request, auth)
+        request_auth, follow = self._prepare_send(request, auth, follow_redirects)
         if request_auth is _NO_AUTH:
             response = await self._send_handling_redirects(request, follow, [])
         else:
@@ -1253,17 +1252,35 @@ class AsyncClient(BaseClient):
         self, request: Request, follow_redirects: bool, history: list[Response]
     ) -> Response:
         hooks = self._event_hooks
-        while True:
-            self._check_redirect_budget(request, history)
+        # `history` may hold auth rounds already: the budget counts them too, as in httpx.
+        while len(history) <= self.max_redirects:
             for hook in hooks["request"]:
                 await hook(request)
-            response = await self._send_single_request(request)
+            # (What `_send_single_request` is in httpx, inlined: one coroutine less per request.)
+            transport = self._route(request.url) if self._mounts else self._transport
+            start = perf_counter()
+            if not isinstance(request.stream, AsyncByteStream):
+                # (sic) httpx's exact wording.
+                raise RuntimeError(
+                    "Attempted to send an sync request with an AsyncClient instance."
+                )
+            try:
+                response = await transport.handle_async_request(request)
+            except RequestError as exc:
+                exc.request = request
+                raise
+            assert isinstance(response.stream, AsyncByteStream)
+            self._bind_response(request, response, start)
             try:
                 for hook in hooks["response"]:
                     await hook(response)
-                next_request = self._next_redirect(request, response, history)
-                if next_request is None:
+                if history:
+                    response.history = list(history)
+                if response.status_code not in _REDIRECT_STATUS_CODES or not (
+                    response.has_redirect_location
+                ):
                     return response
+                next_request = self._build_redirect_request(request, response)
                 history = history + [response]
                 if not follow_redirects:
                     response.next_request = next_request
@@ -1273,21 +1290,7 @@ class AsyncClient(BaseClient):
             except BaseException:
                 await response.aclose()
                 raise
-
-    async def _send_single_request(self, request: Request) -> Response:
-        transport = self._transport_for_url(request.url)
-        start = time.perf_counter()
-        if not isinstance(request.stream, AsyncByteStream):
-            # (sic) httpx's exact wording.
-            raise RuntimeError("Attempted to send an sync request with an AsyncClient instance.")
-        try:
-            response = await transport.handle_async_request(request)
-        except RequestError as exc:
-            exc.request = request
-            raise
-        assert isinstance(response.stream, AsyncByteStream)
-        self._bind_response(request, response, start)
-        return response
+        self._too_many_redirects(request)
 
     async def get(
         self,

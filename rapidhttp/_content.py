@@ -68,6 +68,13 @@ class ByteStream(AsyncByteStream, SyncByteStream):
     def __aiter__(self) -> AsyncIterator[bytes]:
         return SyncToAsyncIterator(iter((self._stream,)))
 
+    async def aclose(self) -> None:
+        # A body in memory has nothing to await: `close` (a no-op here) is all of its
+        # closing, for sync and async code alike, and subclasses that hold something (a pooled
+        # connection) release it there. `Response.aread` relies on this to close a
+        # `ByteStream` without a coroutine.
+        self.close()
+
 
 # Bodies without content all share one stream; a ByteStream is immutable.
 _EMPTY_STREAM = ByteStream(b"")

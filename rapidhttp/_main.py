@@ -43,7 +43,7 @@ del _name
 __all__ = ["main"]
 
 THEME = "ansi_dark"
-# The statuses the client follows (see `Client._next_redirect`).
+# The statuses the client follows (see `Client._send_handling_redirects`).
 REDIRECT_STATUS_CODES = frozenset({301, 302, 303, 307, 308})
 RawHeaders = typing.Sequence[tuple[bytes, bytes]]
 

@@ -166,15 +166,6 @@ class Headers(typing.MutableMapping[str, str]):
             self._lower = [name.lower() for name, _ in self._raw]
         self._encoding = encoding
 
-    def _copy(self) -> Headers:
-        """`Headers(self)`, for the request path, without the constructor's type dispatch."""
-        headers = Headers.__new__(Headers)
-        headers._raw = self._raw.copy()
-        lower = self._lower
-        headers._lower = None if lower is None else lower.copy()
-        headers._encoding = None
-        return headers
-
     @classmethod
     def _from_raw(cls, raw: list[tuple[bytes, bytes]]) -> Headers:
         """Headers from already-validated (name, value) byte pairs, e.g. a parsed response
@@ -470,7 +461,16 @@ class Request:
         else:
             # A URL is immutable: share it rather than parse it again.
             self.url = url if isinstance(url, URL) else URL(url)
-        self.headers = headers._copy() if type(headers) is Headers else Headers(headers)
+        if type(headers) is Headers:
+            # `Headers(headers)` without the constructor's type dispatch (and, inline, without
+            # a call): the client passes its merged headers so, for every request.
+            copied = self.headers = Headers.__new__(Headers)
+            copied._raw = headers._raw.copy()
+            lower = headers._lower
+            copied._lower = None if lower is None else lower.copy()
+            copied._encoding = None
+        else:
+            self.headers = Headers(headers)
         self.extensions = {} if extensions is None else dict(extensions)
 
         if cookies:
@@ -506,10 +506,10 @@ class Request:
         headers = self.headers
         if default_headers:
             headers._add_defaults(default_headers)
-        lower = headers._lower_keys()
+        # (The lowercased names are usually there already, copied from the client's.)
+        lower = headers._lower or headers._lower_keys()
         # The automatic headers go first, Host then Content-Length: inserted at the front in
         # reverse order, straight into the lists (the headers are fresh and ours).
-        needs_host = b"host" not in lower and self.url._uri_reference.host
         if (
             self.method in ("POST", "PUT", "PATCH")
             and b"content-length" not in lower
@@ -518,8 +518,10 @@ class Request:
             # A body-carrying method without a body still states its (zero) length.
             headers._raw.insert(0, (b"Content-Length", b"0"))
             lower.insert(0, b"content-length")
-        if needs_host:
-            headers._raw.insert(0, (b"Host", self.url.netloc))
+        url = self.url
+        if b"host" not in lower and url._uri_reference.host:
+            # (`url._netloc`: the `netloc` property's cache, read without the property call.)
+            headers._raw.insert(0, (b"Host", url._netloc or url.netloc))
             lower.insert(0, b"host")
 
     @property
@@ -819,6 +821,10 @@ def _one_item(item: typing.Any) -> list[typing.Any]:
     return [item]
 
 
+# A `ByteStream` that keeps the inherited `close` (a no-op) has nothing to release; one that
+# keeps `ByteStream.aclose` closes asynchronously with its `close` (see `_body_in_memory`).
+_NOTHING_TO_CLOSE = SyncByteStream.close
+_CLOSES_IN_SYNC = ByteStream.aclose
 # httpx's messages, grammar included.
 _SYNC_ITERATOR_ERROR = "Attempted to call a sync iterator on an async stream."
 _ASYNC_ITERATOR_ERROR = "Attempted to call an async iterator on an sync stream."
@@ -834,16 +840,18 @@ _STATUS_ERROR_TYPES = {
 
 
 class Response:
-    # When a client sent the request (`time.perf_counter()`): closing the response then stamps
-    # `_elapsed`. None for responses made outside a client, which have no elapsed time.
+    # When a client sent the request (`time.perf_counter()`), and when the response was closed:
+    # `elapsed` is made from the two when first read. `_started` stays None for responses made
+    # outside a client, which have no elapsed time.
     _started: float | None = None
-    # Set when first needed (or, for `_elapsed`, when a client's response is closed).
+    _closed_at: float
+    # Set when first needed.
     _content: bytes
     _text: str
     _encoding: str | None
     _decoder: ContentDecoder
     _cookies: Cookies
-    _elapsed: datetime.timedelta | float  # float: seconds, as the client stamps it
+    _elapsed: datetime.timedelta
 
     def __init__(
         self,
@@ -914,26 +922,24 @@ class Response:
     def elapsed(self) -> datetime.timedelta:
         """The time from sending the request to the end of the response; available once
         the response has been read or closed."""
-        elapsed = getattr(self, "_elapsed", None)
-        if elapsed is None:
+        try:
+            return self._elapsed
+        except AttributeError:
+            pass
+        # Closing only notes the time (a plain attribute store on the hot path); most callers
+        # never look at `elapsed`.
+        started = self._started
+        closed_at: float | None = getattr(self, "_closed_at", None)
+        if started is None or closed_at is None:
             raise RuntimeError(
                 "'.elapsed' may only be accessed after the response has been read or closed."
             )
-        if isinstance(elapsed, float):
-            # Stamped as seconds on the hot path; most callers never look at it.
-            elapsed = self._elapsed = datetime.timedelta(seconds=elapsed)
-        return elapsed
+        self._elapsed = datetime.timedelta(seconds=closed_at - started)
+        return self._elapsed
 
     @elapsed.setter
     def elapsed(self, elapsed: datetime.timedelta) -> None:
         self._elapsed = elapsed
-
-    def _stamp_elapsed(self) -> None:
-        """At close: the time since a client sent the request, as seconds (`elapsed` makes
-        the timedelta if and when it is read)."""
-        started = self._started
-        if started is not None:
-            self._elapsed = time.perf_counter() - started
 
     @property
     def request(self) -> Request:
@@ -1202,7 +1208,8 @@ class Response:
         self._start_raw(SyncByteStream, _SYNC_ITERATOR_ERROR)
         content = self._body_in_memory()
         if content is not None:
-            self.close()
+            if not self.is_closed:
+                self.close()
             self._content = content
             return content
         reader = _BodyReader(self)
@@ -1219,15 +1226,24 @@ class Response:
     def _body_in_memory(self) -> bytes | None:
         """The whole body, when the stream holds it in memory (a `ByteStream`: what network
         transports return for a body that came with its head) and it needs no decoding: then
-        `read` and `aread` take it as it is, without iterating the stream."""
+        `read` and `aread` take it as it is, without iterating the stream. If the stream has
+        nothing to release, the response is closed here too."""
         stream = self.stream
         if not isinstance(stream, ByteStream):
             return None
-        if b"content-encoding" not in self.headers._lower_keys():
-            content = stream._stream
-            self._num_bytes_downloaded = len(content)
-            return content
-        return None
+        headers = self.headers
+        # (The lowercased names are usually there already: the client's cookie check made them.)
+        if b"content-encoding" in (headers._lower or headers._lower_keys()):
+            return None
+        content = stream._stream
+        self._num_bytes_downloaded = len(content)
+        cls = type(stream)
+        if cls.close is _NOTHING_TO_CLOSE and cls.aclose is _CLOSES_IN_SYNC:
+            # A stream with nothing to release (the usual `CompleteStream`): the response is
+            # closed here, without the `close`/`aclose` calls (and, async, their coroutines).
+            self.is_closed = True
+            self._closed_at = time.perf_counter()
+        return content
 
     def iter_bytes(self, chunk_size: int | None = None) -> typing.Iterator[bytes]:
         """The decoded body (gzip, deflate, br, zstd), in chunks of `chunk_size` bytes
@@ -1255,7 +1271,7 @@ class Response:
             raise RuntimeError("Attempted to call an sync close on an async stream.")
         if not self.is_closed:
             self.is_closed = True
-            self._stamp_elapsed()
+            self._closed_at = time.perf_counter()
             try:
                 self.stream.close()
             except RequestError as exc:
@@ -1270,12 +1286,12 @@ class Response:
         self._start_raw(AsyncByteStream, _ASYNC_ITERATOR_ERROR)
         content = self._body_in_memory()
         if content is not None:
-            if getattr(type(self.stream), "aclose", None) is AsyncByteStream.aclose:
-                # A stream with nothing to release: no coroutine to create and await.
-                self.is_closed = True
-                self._stamp_elapsed()
-            else:
-                await self.aclose()
+            if not self.is_closed:
+                # (`_start_raw` checked that the stream is an AsyncByteStream.)
+                if type(self.stream).aclose is _CLOSES_IN_SYNC:  # type: ignore[union-attr]
+                    self.close()  # all that `aclose` would do, without its coroutines
+                else:
+                    await self.aclose()
             self._content = content
             return content
         reader = _BodyReader(self)
@@ -1311,7 +1327,7 @@ class Response:
             raise RuntimeError("Attempted to call an async close on an sync stream.")
         if not self.is_closed:
             self.is_closed = True
-            self._stamp_elapsed()
+            self._closed_at = time.perf_counter()
             try:
                 await self.stream.aclose()
             except RequestError as exc:

@@ -28,6 +28,7 @@ that close the connection and release its pool slot *before* anything else is aw
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import math
 import select
@@ -52,12 +53,12 @@ from .._types import AsyncByteStream
 from . import aio_tls
 from .exchange import (
     INITIAL_READ_BUFFER,
+    KEPT_READ_BUFFER,
     POLL_AFTER_IDLE,
     CompleteStream,
     EngineConfig,
     Prepared,
     Route,
-    Timeouts,
     TraceCallback,
     build_response,
     connect_delays,
@@ -89,13 +90,14 @@ READ_HIGH_WATER = 256 * 1024
 BUFFER_SIZE = 64 * 1024
 
 
-def _readable(fd: int) -> bool:
-    """True if `fd` has data or EOF pending, without blocking."""
+def readable_probe(fd: int) -> typing.Callable[[], typing.Any]:
+    """A call whose result is truthy when `fd` has data or EOF pending, without blocking.
+    Made once per socket: a poll object with `fd` registered, so each probe is one C call."""
     if hasattr(select, "poll"):
         poller = select.poll()
         poller.register(fd, select.POLLIN)
-        return bool(poller.poll(0))
-    return bool(select.select([fd], [], [], 0)[0])  # pragma: no cover - Windows
+        return functools.partial(poller.poll, 0)
+    return lambda: select.select([fd], [], [], 0)[0]  # pragma: no cover - Windows
 
 
 def _wake(waiter: asyncio.Future[bool], value: bool) -> None:
@@ -106,7 +108,7 @@ def _wake(waiter: asyncio.Future[bool], value: bool) -> None:
 class AioConnection(asyncio.BufferedProtocol):
     """One HTTP/1.1 connection (TCP, TLS or Unix socket) owned by an event loop.
 
-    The loop's callbacks feed `h1`; a request task calls `write()` and `receive_event()`. Data that
+    The loop's callbacks feed `h1`; a request task calls `write()` and `wait_data()`. Data that
     arrives while no request is active means the server is closing the idle connection (or
     misbehaving), so the connection becomes unusable without any polling on reuse.
     """
@@ -117,6 +119,9 @@ class AioConnection(asyncio.BufferedProtocol):
         self.active = False  # a request cycle owns the connection
         self.got_response_bytes = False  # in this cycle (decides whether a retry is safe)
         self._loop = loop
+        # The loop's clock, for read deadlines: asyncio's own loops implement `time()` as a
+        # Python method returning `time.monotonic()`, so call that C function directly.
+        self._time = time.monotonic if type(loop).time is asyncio.BaseEventLoop.time else loop.time
         self._buffer = memoryview(bytearray(INITIAL_READ_BUFFER))
         self.transport: asyncio.Transport | None = None
         self._waiter: asyncio.Future[bool] | None = None
@@ -124,7 +129,10 @@ class AioConnection(asyncio.BufferedProtocol):
         self._eof = False
         self._lost_exc: BaseException | None = None
         self._parse_error: Exception | None = None
-        self._unusable = False
+        # False once the connection can carry no further request (closed, EOF, stray bytes);
+        # True from `connection_made`.
+        self.usable = False
+        self._probe: typing.Callable[[], typing.Any] | None = None  # see `is_reusable`
         self._unread = 0
         self._reading_paused = False
         self._writing_paused = False
@@ -134,11 +142,13 @@ class AioConnection(asyncio.BufferedProtocol):
         # (TLS sessions of the engine, this origin's key) until the session is saved.
         self.tls_sessions: tuple[TLSSessions, typing.Hashable] | None = None
         self._timer_at = math.inf  # when `_timer` fires
+        self._timeout: float | None = None  # of the current wait for data, for its message
 
     # ---------------------------------------------------------------- loop callbacks
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = typing.cast(asyncio.Transport, transport)
+        self.usable = True
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self._buffer
@@ -182,18 +192,20 @@ class AioConnection(asyncio.BufferedProtocol):
             self._parse_error = RemoteProtocolError("The server sent data before a request.")
             return
         # Nothing was asked: a server closing an idle connection may send a 408 first.
-        self._unusable = True
+        self.usable = False
         if self.transport is not None:
             self.transport.abort()
 
     def eof_received(self) -> bool:
         self._eof = True
+        self.usable = False
         if self._waiter is not None:
             _wake(self._waiter, True)
         return False  # let the transport close itself
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._eof = True
+        self.usable = False
         self._lost_exc = exc
         if self._waiter is not None:
             _wake(self._waiter, True)
@@ -213,7 +225,7 @@ class AioConnection(asyncio.BufferedProtocol):
     def is_reusable(self, idle_for: float = math.inf) -> bool:
         """True if the connection can carry another request; `idle_for`: seconds since it
         went idle (when the pool hands it out again)."""
-        if self._unusable or self._eof or self.transport is None:
+        if not self.usable:
             return False
         if idle_for <= POLL_AFTER_IDLE or self._raw is not None:
             # Just used (a response ending, or handed out again at once) or in HTTP/2 / raw
@@ -222,9 +234,15 @@ class AioConnection(asyncio.BufferedProtocol):
         # Handed out again after idling: the callbacks above only see a server's FIN (or stray
         # bytes) if the loop ran since it arrived; application code may have kept the loop
         # busy. So ask the socket too, once (one poll(), as the other drivers and httpcore).
-        sock = self.transport.get_extra_info("socket")
         try:
-            return sock is None or not _readable(sock.fileno())
+            probe = self._probe
+            if probe is None:
+                sock = typing.cast(asyncio.Transport, self.transport).get_extra_info("socket")
+                if sock is None:
+                    return True
+                # Made once: the socket stays the same while the connection is usable.
+                probe = self._probe = readable_probe(sock.fileno())
+            return not probe()
         except (OSError, ValueError):
             return False
 
@@ -262,28 +280,31 @@ class AioConnection(asyncio.BufferedProtocol):
         if self._eof:
             raise WriteError(self._lost_message("sending the request"))
 
-    async def receive_event(self, timeout: float | None) -> H1Event:
-        """The next `Response`/`Data`/`EndOfMessage` event, waiting for bytes as needed."""
-        h1 = self.h1
-        while True:
-            event = h1.next_event()
-            if event is not NEED_DATA:
-                return event  # type: ignore[return-value]  # not NEED_DATA
-            if self._parse_error is not None:
-                raise self._parse_error
-            if self._eof:
-                if self._lost_exc is not None:
-                    raise ReadError(self._lost_message("reading the response"))
-                h1.receive_eof()  # completes a close-delimited body, or raises
-                continue
-            self._unread = 0
-            if self._reading_paused:
-                self._reading_paused = False
-                typing.cast(asyncio.Transport, self.transport).resume_reading()
-            await self._wait(timeout)
+    def wait_data(self, timeout: float | None) -> asyncio.Future[bool]:
+        """For a request task whose `h1.next_event()` returned NEED_DATA: raises what the loop's
+        callbacks recorded (a parse error, a lost connection), else returns a future to await
+        (done when more bytes were fed to `h1`; ReadTimeout after `timeout` s without any).
 
-    async def _wait(self, timeout: float | None) -> None:
-        """Wait until the loop's callbacks report progress; ReadTimeout after `timeout` s.
+        A plain method returning the future, not a coroutine: the request task awaits the future
+        itself, with no coroutine layer to create and to pass through on the wake-up."""
+        if self._parse_error is not None:
+            raise self._parse_error
+        if self._eof:
+            if self._lost_exc is not None:
+                raise ReadError(self._lost_message("reading the response"))
+            self.h1.receive_eof()  # completes a close-delimited body, or raises
+            done = self._loop.create_future()
+            done.set_result(True)
+            return done
+        self._unread = 0
+        if self._reading_paused:
+            self._reading_paused = False
+            typing.cast(asyncio.Transport, self.transport).resume_reading()
+        return self._new_waiter(timeout)
+
+    def _new_waiter(self, timeout: float | None) -> asyncio.Future[bool]:
+        """The future the loop's callbacks complete on progress; the timer sets ReadTimeout on
+        it after `timeout` s.
 
         The read timeout uses one lazily re-armed timer per connection instead of a timer per
         wait: a wait only records its deadline; the timer, when it fires, times the current wait
@@ -291,11 +312,14 @@ class AioConnection(asyncio.BufferedProtocol):
         waits) lapses. A busy keep-alive connection so costs one timer per `timeout` seconds.
         """
         loop = self._loop
-        waiter = self._waiter = loop.create_future()
+        # `Future(loop=)` rather than `loop.create_future()`: the same object without a Python
+        # call (any loop accepts a plain asyncio future).
+        waiter = self._waiter = asyncio.Future(loop=loop)
         if timeout is None:
             self._deadline = None
         else:
-            self._deadline = deadline = loop.time() + timeout
+            self._deadline = deadline = self._time() + timeout
+            self._timeout = timeout
             # Re-armed when this wait's timeout is shorter than the armed one's (a per-request
             # timeout after a longer one on the same keep-alive connection).
             if deadline < self._timer_at:
@@ -303,23 +327,21 @@ class AioConnection(asyncio.BufferedProtocol):
                     self._timer.cancel()
                 self._timer = loop.call_at(deadline, self._on_timer)
                 self._timer_at = deadline
-        try:
-            in_time = await waiter
-        finally:
-            self._waiter = None
-        if not in_time:
-            raise ReadTimeout(
-                f"Timed out after {timeout} s waiting for the response from {self.peer}"
-            )
+        return waiter
 
     def _on_timer(self) -> None:
         self._timer = None
         self._timer_at = math.inf
         deadline = self._deadline
-        if deadline is None or self._waiter is None:
+        waiter = self._waiter
+        if deadline is None or waiter is None or waiter.done():
             return
-        if self._loop.time() >= deadline:
-            _wake(self._waiter, False)
+        if self._time() >= deadline:
+            waiter.set_exception(
+                ReadTimeout(
+                    f"Timed out after {self._timeout} s waiting for the response from {self.peer}"
+                )
+            )
         else:
             self._timer = self._loop.call_at(deadline, self._on_timer)
             self._timer_at = deadline
@@ -335,7 +357,7 @@ class AioConnection(asyncio.BufferedProtocol):
                 if self._lost_exc is not None:
                     raise ReadError(self._lost_message("reading"))
                 return b""
-            await self._wait(timeout)
+            await self._new_waiter(timeout)
         if len(raw) <= max_bytes:  # the usual case (HTTP/2 reads up to 1 MiB): one copy
             self._raw = bytearray()
             return bytes(raw)
@@ -366,7 +388,7 @@ class AioConnection(asyncio.BufferedProtocol):
 
     def close(self) -> None:
         """Close at once, without awaiting: safe in `finally` and on cancellation."""
-        self._unusable = True
+        self.usable = False
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -415,7 +437,7 @@ class AioConnection(asyncio.BufferedProtocol):
         if name == "server_addr":
             return transport.get_extra_info("peername")
         if name == "is_readable":
-            return self._eof or self._unusable
+            return not self.usable
         return transport.get_extra_info(name)
 
 
@@ -578,11 +600,14 @@ def _release(pool: ConnectionPool, slot: Slot, conn: typing.Any) -> None:
     """The response ended: keep the connection for the next request, or close it."""
     if conn.tls_sessions is not None:
         save_session(conn)
-    # (Just used: no need to poll. The next cycle starts only if the connection is kept.)
-    reusable = conn.is_reusable(0.0) and conn.h1.next_cycle()
+    # (`is_reusable(0.0)` inlined: just used, so no need to poll and its flag is the whole
+    # test. The next cycle starts only if the connection is kept.)
+    reusable = conn.usable and conn.h1.next_cycle()
     conn.active = False
     if reusable:
-        conn._buffer = rest_read_buffer(conn._buffer)
+        buffer = conn._buffer
+        if len(buffer) > KEPT_READ_BUFFER:  # (tested first: only a big body grew it)
+            conn._buffer = rest_read_buffer(buffer)
     else:
         conn.close()
     for dropped in pool.release(slot, time.monotonic(), reusable):
@@ -625,14 +650,18 @@ class AsyncEngine:
         return self._pool
 
     async def handle(self, request: Request) -> Response:
-        """Send `request`, return its response; errors carry the request (`exc.request`)."""
+        """Send `request`, return its response; errors carry the request (`exc.request`).
+
+        The HTTP/1.1 exchange itself is inline here rather than a coroutine of its own: every
+        coroutine layer costs its creation, and each wake-up passes through all of them."""
         try:
             backend = self._backend
             if backend is None:
                 backend = self._backend = current_backend()
             prepared = prepare(self._routes, self._config, request)
-            route = prepared[0]
+            route, method, target, headers = prepared
             timeouts = timeouts_of(request)
+            _, read_timeout, write_timeout, _ = timeouts
             trace = request.extensions.get("trace")
             retried = False
             while True:
@@ -646,36 +675,67 @@ class AsyncEngine:
                     slot = await _wait_for_slot(pool, route, timeouts[3], backend)
                     if slot is None:  # the transport was closed: start over on its new pool
                         continue
-                conn = slot.conn
-                if conn.__class__ is AsyncH2Connection:  # a stream on a shared connection
+                reused = slot.conn
+                if reused.__class__ is AsyncH2Connection:  # a stream on a shared connection
                     try:
-                        return await conn.handle(pool, slot, prepared, request, timeouts)
+                        return await reused.handle(pool, slot, prepared, request, timeouts)
                     except RetryableStreamError:  # not processed by the server (GOAWAY)
                         if retried or request_body(request) is None:
                             raise
                         retried = True
                         continue
-                if conn is not None and not conn.is_reusable(now - slot.idle_since):
-                    conn.close()  # closed by the server while idle: connect afresh instead
-                    slot.conn = conn = None
+                if reused is not None and not (
+                    # (`is_reusable`'s first tests inlined: one just used needs no call.)
+                    (reused.usable and now - slot.idle_since <= POLL_AFTER_IDLE)
+                    or reused.is_reusable()
+                ):
+                    reused.close()  # closed by the server while idle: connect afresh instead
+                    slot.conn = reused = None
                 try:
-                    if conn is None:
+                    if reused is None:
                         if not may_speak_h2(self._config, route):
                             slot.conn = await self._connect(route, request, timeouts[0], trace)
                         elif await connect_h2(
                             self, pool, slot, route, request, timeouts[0], trace, backend
                         ):
                             continue  # HTTP/2, shared through the pool: take a stream on it
-                    return await _exchange(
-                        pool, slot, slot.conn, prepared, request, timeouts, trace
-                    )
+                    conn = slot.conn
+                    h1 = conn.h1
+                    conn.active = True
+                    conn.got_response_bytes = False
+                    body = request_body(request)
+                    if body is None or trace is not None:
+                        await _send(conn, prepared, body, request, write_timeout, trace)
+                    else:
+                        # The common case: head and body in memory go out in one write, without
+                        # awaiting unless the connection's send buffer is full.
+                        data = h1.send_head(method, target, headers, body, True)
+                        try:
+                            if not conn.send_nowait(data):
+                                await conn.flush(write_timeout)
+                        except WriteError:
+                            pass  # (as in `_send`: the response, or a read error, tells)
+                    # (`_receive_event`, inlined: no coroutine layer for the common one wait.)
+                    head = h1.next_event()
+                    while head is NEED_DATA:
+                        await conn.wait_data(read_timeout)
+                        head = h1.next_event()
+                    if trace is not None:
+                        value = (
+                            head.http_version,
+                            head.status_code,
+                            head.reason_phrase,
+                            head.headers,
+                        )
+                        await _atrace_done(trace, "http11.receive_response_headers", value)
+                    return _response(pool, slot, conn, head, request, read_timeout, trace)
                 except BaseException as exc:
                     _discard(pool, slot)
                     if (
-                        conn is not None  # a reused keep-alive connection
+                        reused is not None  # a reused keep-alive connection
                         and not retried
                         and isinstance(exc, _STALE_ERRORS)
-                        and not conn.got_response_bytes
+                        and not reused.got_response_bytes
                         and retry_is_safe(request)
                     ):
                         # The server closed the idle connection just as we reused it.
@@ -799,77 +859,62 @@ class AsyncEngine:
 
 async def _send(
     conn: typing.Any,
-    method: bytes,
-    target: bytes,
-    headers: list[tuple[bytes, bytes]],
+    prepared: Prepared,
     body: bytes | None,
     request: Request,
     timeout: float | None,
     trace: TraceCallback | None,
 ) -> None:
-    """Send a request with a streamed body, or with tracing on (httpcore's events)."""
+    """Send a request with a streamed body, or with tracing on (httpcore's events, up to the
+    start of the wait for the response head)."""
+    _, method, target, headers = prepared
     h1 = conn.h1
     info = {"request": request}
     if trace is not None:
         await _atrace(trace, "http11.send_request_headers.started", info)
-    if body is not None:  # in memory: head and body still go out in one write
-        await conn.write(h1.send_head(method, target, headers, body) + h1.send_end(), timeout)
-        if trace is not None:
-            await _atrace_done(trace, "http11.send_request_headers")
-            await _atrace(trace, "http11.send_request_body.started", info)
-            await _atrace_done(trace, "http11.send_request_body")
-        return
-    await conn.write(h1.send_head(method, target, headers), timeout)
-    if trace is not None:
-        await _atrace_done(trace, "http11.send_request_headers")
-        await _atrace(trace, "http11.send_request_body.started", info)
-    stream = typing.cast(AsyncByteStream, request.stream)
-    async for chunk in stream:
-        if chunk:
-            await conn.write(h1.send_body(chunk), timeout)
-    end = h1.send_end()
-    if end:
-        await conn.write(end, timeout)
-    if trace is not None:
-        await _atrace_done(trace, "http11.send_request_body")
-
-
-async def _exchange(
-    pool: ConnectionPool,
-    slot: Slot,
-    conn: typing.Any,
-    prepared: Prepared,
-    request: Request,
-    timeouts: Timeouts,
-    trace: TraceCallback | None,
-) -> Response:
-    _, method, target, headers = prepared
-    _, read_timeout, write_timeout, _ = timeouts
-    h1 = conn.h1
-    conn.active = True
-    conn.got_response_bytes = False
-    body = request_body(request)
     try:
-        if body is not None and trace is None:
-            # The common case: head and body in memory go out in one write, without awaiting
-            # unless the connection's send buffer is full.
-            if not conn.send_nowait(h1.send_head(method, target, headers, body) + h1.send_end()):
-                await conn.flush(write_timeout)
+        if body is not None:  # in memory: head and body still go out in one write
+            await conn.write(h1.send_head(method, target, headers, body, True), timeout)
+            if trace is not None:
+                await _atrace_done(trace, "http11.send_request_headers")
+                await _atrace(trace, "http11.send_request_body.started", info)
+                await _atrace_done(trace, "http11.send_request_body")
         else:
-            await _send(conn, method, target, headers, body, request, write_timeout, trace)
+            await conn.write(h1.send_head(method, target, headers), timeout)
+            if trace is not None:
+                await _atrace_done(trace, "http11.send_request_headers")
+                await _atrace(trace, "http11.send_request_body.started", info)
+            stream = typing.cast(AsyncByteStream, request.stream)
+            async for chunk in stream:
+                if chunk:
+                    await conn.write(h1.send_body(chunk), timeout)
+            end = h1.send_end()
+            if end:
+                await conn.write(end, timeout)
+            if trace is not None:
+                await _atrace_done(trace, "http11.send_request_body")
     except WriteError:
         # Servers may answer before reading the whole request (an early 413, 401): read what
         # they said, as httpcore (and the sync driver) do; a dead connection shows up as a
         # read error.
         pass
     if trace is not None:
-        await _atrace(trace, "http11.receive_response_headers.started", {"request": request})
-    head = await conn.receive_event(read_timeout)
+        await _atrace(trace, "http11.receive_response_headers.started", info)
+
+
+def _response(
+    pool: ConnectionPool,
+    slot: Slot,
+    conn: typing.Any,
+    head: H1Event,
+    request: Request,
+    read_timeout: float | None,
+    trace: TraceCallback | None,
+) -> Response:
+    """The `Response` to `head`, with the body events already received."""
     if type(head) is not H1Response:  # pragma: no cover - H1Connection yields heads first
         raise RemoteProtocolError("Expected a response head.")
-    if trace is not None:
-        value = (head.http_version, head.status_code, head.reason_phrase, head.headers)
-        await _atrace_done(trace, "http11.receive_response_headers", value)
+    h1 = conn.h1
     # The whole response often arrives with its head: then it is served from memory, and
     # closing it, read or not, returns the connection instead of dropping it.
     chunks: list[bytes] = []
@@ -877,23 +922,34 @@ async def _exchange(
         event = h1.next_event()
         if type(event) is Data:
             chunks.append(event.data)
-        elif event is NEED_DATA:
-            ended = False
-            break
-        elif type(event) is Upgrade:
-            # 101: the connection leaves the pool and belongs to the response's
-            # `network_stream` from now on.
-            conn.upgrade(event.data)
-            slot.conn = None
-            _discard(pool, slot)
-            return build_response(head, CompleteStream(b""), conn)
-        else:  # EndOfMessage
+        elif type(event) is EndOfMessage:
             if trace is None:
                 return build_response(head, ReceivedStream(chunks, pool, slot, conn), conn)
             ended = True  # (traced: the streaming path emits httpcore's body events)
             break
+        elif event is NEED_DATA:
+            ended = False
+            break
+        else:  # Upgrade
+            # 101: the connection leaves the pool and belongs to the response's
+            # `network_stream` from now on.
+            conn.upgrade(typing.cast(Upgrade, event).data)
+            slot.conn = None
+            _discard(pool, slot)
+            return build_response(head, CompleteStream(b""), conn)
     stream = AsyncResponseStream(pool, slot, conn, request, chunks, ended, read_timeout, trace)
     return build_response(head, stream, conn)
+
+
+async def _receive_event(conn: typing.Any, timeout: float | None) -> H1Event:
+    """The next `Response`/`Data`/`EndOfMessage` event of `conn`, waiting for bytes as needed:
+    the loop every driver's connection serves with `h1` and `wait_data`."""
+    h1 = conn.h1
+    event = h1.next_event()
+    while event is NEED_DATA:
+        await conn.wait_data(timeout)
+        event = h1.next_event()
+    return event  # type: ignore[no-any-return]  # not NEED_DATA
 
 
 class ReceivedStream(CompleteStream):
@@ -915,8 +971,8 @@ class ReceivedStream(CompleteStream):
             self._held = None
             _release(*held)
 
-    async def aclose(self) -> None:
-        self.close()
+    # (No `aclose`: `ByteStream.aclose` calls `close`, and `Response.aread` relies on a
+    # `ByteStream` that does not override it to close the response without a coroutine.)
 
 
 class AsyncResponseStream(AsyncByteStream):
@@ -978,7 +1034,7 @@ class AsyncResponseStream(AsyncByteStream):
             if self._chunks:
                 return self._chunks.pop(0)
             if not self._ended:
-                event = await self._conn.receive_event(self._timeout)
+                event = await _receive_event(self._conn, self._timeout)
                 if type(event) is Data:
                     return event.data
             if trace is not None:

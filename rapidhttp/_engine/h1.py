@@ -133,8 +133,11 @@ class H1Connection:
         target: bytes,
         headers: list[tuple[bytes, bytes]],
         body: bytes = b"",
+        end: bool = False,
     ) -> bytes:
-        """The request head, plus `body` (framed) when given, as one buffer to write at once."""
+        """The request head, plus `body` (framed) when given, as one buffer to write at once.
+        With `end`, the request ends there too, as with `send_end()` (whose bytes are then
+        included): one call for the usual request, whose body, if any, is in memory."""
         if self._send_state != _IDLE:
             raise LocalProtocolError(
                 "Cannot send a request while another request is in progress on the connection."
@@ -154,7 +157,11 @@ class H1Connection:
         self._remaining = remaining
         self._send_state = _BODY
         if body:
-            return head + self.send_body(body)
+            head += self.send_body(body)
+        if end:
+            if self._remaining:  # chunked, or too little body: `send_end` has the rules
+                return head + self.send_end()
+            self._send_state = _SENT
         return head
 
     def send_body(self, data: bytes) -> bytes:
@@ -201,10 +208,7 @@ class H1Connection:
         events = self._events
         return events.popleft() if events else NEED_DATA
 
-    @property
-    def keep_alive(self) -> bool:
-        """Whether the connection can carry another request once the response has ended:
-        both messages complete, nothing extra received, and the server did not ask to close."""
+    def _keeps_alive(self) -> bool:
         parser = self._parser
         return (
             self._send_state == _SENT
@@ -213,6 +217,14 @@ class H1Connection:
             and not parser.extra_data
             and not self._events
         )
+
+    # (A property over a method: `next_cycle`, once per request, calls the method, which is
+    # cheaper than going through the property.)
+    keep_alive = property(
+        _keeps_alive,
+        doc="""Whether the connection can carry another request once the response has ended:
+        both messages complete, nothing extra received, and the server did not ask to close.""",
+    )
 
     def start_next_cycle(self) -> None:
         """Reset for the next request on a keep-alive connection."""
@@ -225,7 +237,7 @@ class H1Connection:
     def next_cycle(self) -> bool:
         """Reset for the next request if the connection may carry one (see `keep_alive`);
         False, changing nothing, if not. (What drivers call when a response ends.)"""
-        if not self.keep_alive:
+        if not self._keeps_alive():
             return False
         self._send_state = _IDLE
         self._parser.reset()

@@ -294,6 +294,10 @@ class HttptoolsParser:
         self._events = events
         self.max_head_size = max_head_size
         self.max_header_count = max_header_count
+        # llhttp hands the reason phrase over in pieces when it spans reads; collecting them
+        # with a C method spares a Python call per response (httptools takes any callable).
+        self._reason_parts: list[bytes] = []
+        self.on_status = self._reason_parts.append
         self._parser = self._new_parser()
         self._head: Headers = []  # the final response's header fields
         self._feed_size = 0  # the size of the data being fed
@@ -314,7 +318,7 @@ class HttptoolsParser:
         self.keep_alive = False
         self.extra_data = False
         self._headers: Headers = []  # header fields, then trailer fields
-        self._reason = b""
+        self._reason_parts.clear()
         self._head_bytes = 0  # bytes fed while the head was incomplete, before this feed
         self._received = 0  # body bytes, for the incomplete-body message
         self._framing_bytes = 0  # bytes fed since the last body bytes
@@ -404,10 +408,6 @@ class HttptoolsParser:
             self.extra_data = True
             raise _Stop
 
-    def on_status(self, reason: bytes) -> None:
-        # llhttp hands the reason phrase over in pieces when it spans reads.
-        self._reason += reason
-
     def on_header(self, name: bytes, value: bytes) -> None:
         if value and value[-1] <= 32:  # trailing whitespace (an int compare: cheapest test)
             value = value.rstrip(b" \t")
@@ -421,15 +421,16 @@ class HttptoolsParser:
             http_version = HTTP_11
         else:
             http_version = self._http_version()
+        reason = b"".join(self._reason_parts)  # (one part: returned as is, not copied)
         if (
             len(headers) > self.max_header_count
             or self._head_bytes + self._feed_size > self.max_head_size
         ):
-            self._check_limits(headers)
+            self._check_limits(reason, headers)
         if status_code < 200:
-            self._interim(status_code, http_version)
+            self._interim(status_code, reason, http_version)
             return
-        self._events.append(Response(status_code, self._reason, headers, http_version))
+        self._events.append(Response(status_code, reason, headers, http_version))
         self.state = BODY
         # llhttp knows whether the body is self-delimited; HTTP/1.0 never keeps alive (h11).
         self.keep_alive = http_version is HTTP_11 and parser.should_keep_alive()
@@ -444,26 +445,26 @@ class HttptoolsParser:
             return HTTP_10
         raise RemoteProtocolError(f"Unsupported HTTP version in response: HTTP/{version}.")
 
-    def _check_limits(self, headers: Headers) -> None:
+    def _check_limits(self, reason: bytes, headers: Headers) -> None:
         if len(headers) > self.max_header_count:
             raise _too_many_fields(self.max_header_count)
         # The head may end anywhere in this feed: only now is its exact size worth computing.
-        size = len(self._reason) + 15 + sum(len(k) + len(v) + 4 for k, v in headers)
+        size = len(reason) + 15 + sum(len(k) + len(v) + 4 for k, v in headers)
         if size > self.max_head_size:
             raise _head_too_large(self.max_head_size)
 
-    def _interim(self, status_code: int, http_version: bytes) -> None:
+    def _interim(self, status_code: int, reason: bytes, http_version: bytes) -> None:
         if status_code < 100:
             raise RemoteProtocolError(f"Invalid status code in response: {status_code}.")
         if status_code == 101:
             check_upgrade(self._headers)
-            self._events.append(Response(101, self._reason, self._headers, http_version))
+            self._events.append(Response(101, reason, self._headers, http_version))
             self.state = UPGRADE
         # Other 1xx: skipped; llhttp completes them and parses what follows. The final
         # response's version is not known from the first bytes any more.
         self._http_11 = False
         self._headers = []
-        self._reason = b""
+        self._reason_parts.clear()
 
     def on_body(self, body: bytes) -> None:
         self._received += len(body)

@@ -540,9 +540,7 @@ class SyncEngine:
         try:
             if trace is None and body is not None and len(body) <= SMALL_BODY:
                 # The common case: head and body in one write.
-                conn.write(
-                    h1.send_head(method, target, headers, body) + h1.send_end(), timeouts[2]
-                )
+                conn.write(h1.send_head(method, target, headers, body, True), timeouts[2])
             else:
                 self._send(conn, prepared, request, body, trace, timeouts[2])
         except WriteError:

@@ -34,16 +34,11 @@ from .._exceptions import (
     WriteError,
     WriteTimeout,
 )
-from .aio import _readable
+from .aio import readable_probe
 from .exchange import INITIAL_READ_BUFFER, POLL_AFTER_IDLE, grow_read_buffer
-from .h1 import NEED_DATA, H1Connection
+from .h1 import H1Connection
 from .tls import TLSSessions
 from .trio_tls import TLSStream
-
-if typing.TYPE_CHECKING:  # pragma: no cover
-    from .h1 import Data, EndOfMessage, Response
-
-    H1Event = Response | Data | EndOfMessage
 
 __all__ = ["TrioBackend", "TrioConnection", "open_trio_connection"]
 
@@ -71,22 +66,27 @@ class TrioConnection:
         # (TLS sessions of the engine, this origin's key) until the session is saved.
         self.tls_sessions: tuple[TLSSessions, typing.Hashable] | None = None
         self._buffer = memoryview(bytearray(INITIAL_READ_BUFFER))
-        self._closed = False
-        # Part of a request may be unsent: even a complete response leaves the connection
-        # unusable (the server would read the rest as the next request).
-        self._write_failed = False
+        # False once closed, or once a write failed: part of a request may be unsent, so even a
+        # complete response leaves the connection unusable (the server would read the rest as
+        # the next request).
+        self.usable = True
+        self._probe: typing.Callable[[], typing.Any] | None = None  # see `is_reusable`
         self._leftover = b""  # received but not yet read (after a 101 head, or past max_bytes)
 
     def is_reusable(self, idle_for: float = math.inf) -> bool:
         """True if the connection can carry another request; `idle_for`: seconds since it
         went idle (see `exchange.POLL_AFTER_IDLE`)."""
-        if self._closed or self._write_failed:
+        if not self.usable:
             return False
         if idle_for <= POLL_AFTER_IDLE:
             return True
         try:
+            probe = self._probe
+            if probe is None:
+                # Made once: the socket stays the same while the connection is usable.
+                probe = self._probe = readable_probe(self._sock.fileno())
             # Data or EOF on an idle connection: the server closed it (or sent a stray 408).
-            return not _readable(self._sock.fileno())
+            return not probe()
         except (OSError, ValueError):
             return False
 
@@ -101,7 +101,7 @@ class TrioConnection:
         except BlockingIOError:
             sent = 0
         except OSError as exc:
-            self._write_failed = True
+            self.usable = False
             raise WriteError(
                 f"Connection to {self.peer} broke while sending the request: {exc}"
             ) from exc
@@ -123,10 +123,10 @@ class TrioConnection:
             with trio.move_on_after(timeout) as scope:
                 await self._send_all(data)
         except _BROKEN as exc:
-            self._write_failed = True
+            self.usable = False
             raise WriteError(f"Connection to {self.peer} broke while sending the request: {exc}")
         if scope.cancelled_caught:
-            self._write_failed = True
+            self.usable = False
             raise WriteTimeout(f"Timed out after {timeout} s sending the request to {self.peer}")
 
     async def _send_all(self, data: bytes | memoryview) -> None:
@@ -139,38 +139,57 @@ class TrioConnection:
             sent = await sock.send(view)
             view = view[sent:]
 
-    async def receive_event(self, timeout: float | None) -> H1Event:
-        """The next `Response`/`Data`/`EndOfMessage` event, reading from the socket as needed."""
-        h1 = self.h1
-        while True:
-            event = h1.next_event()
-            if event is not NEED_DATA:
-                return event  # type: ignore[return-value]  # not NEED_DATA
+    async def wait_data(self, timeout: float | None) -> None:
+        """For a request task whose `h1.next_event()` returned NEED_DATA: read and feed more
+        bytes (or the EOF) to `h1`."""
+        data: bytes | memoryview | None
+        if self._tls:
             data = await self._receive(timeout)
-            if data:
-                self.got_response_bytes = True
-                h1.receive_data(data)
-            else:
-                h1.receive_eof()  # completes a close-delimited body, or raises
+        else:
+            # `_receive` for a plain socket, inlined: the request's wait for its response
+            # then passes through one coroutine layer less.
+            await trio.lowlevel.checkpoint()
+            data = self._recv_now()
+            if data is None:
+                data = await self._receive_waiting(timeout)
+        if data:
+            self.got_response_bytes = True
+            self.h1.receive_data(data)
+        else:
+            self.h1.receive_eof()  # completes a close-delimited body, or raises
 
     async def _receive(self, timeout: float | None) -> bytes | memoryview:
         """The next bytes received (b"" at EOF); ReadTimeout after `timeout` s without any."""
-        receive: typing.Callable[[], typing.Awaitable[bytes | memoryview]]
         if self._tls:
-            receive = self._receive_tls
-        else:
-            # One checkpoint first (cancellation, fairness), which also gives the server the
-            # time to answer: then the bytes are usually there, read without a cancel scope
-            # (the costly part of a trio timeout) or an I/O wait.
-            await trio.lowlevel.checkpoint()
-            try:
-                return self._received(self._os_sock.recv_into(self._buffer))
-            except BlockingIOError:
-                receive = self._receive_plain
-            except OSError as exc:
-                raise ReadError(
-                    f"Connection to {self.peer} broke while reading the response: {exc}"
-                ) from exc
+            return await self._receive_waiting(timeout)
+        # One checkpoint first (cancellation, fairness), which also gives the server the time
+        # to answer: then the bytes are usually there, read without a cancel scope (the costly
+        # part of a trio timeout) or an I/O wait.
+        await trio.lowlevel.checkpoint()
+        data: bytes | memoryview | None = self._recv_now()
+        if data is None:
+            data = await self._receive_waiting(timeout)
+        return data
+
+    def _recv_now(self) -> memoryview | None:
+        """What the plain socket has received (empty at EOF), None if nothing yet; a read that
+        filled the buffer grows it."""
+        buffer = self._buffer
+        try:
+            nbytes = self._os_sock.recv_into(buffer)
+        except BlockingIOError:
+            return None
+        except OSError as exc:
+            raise ReadError(
+                f"Connection to {self.peer} broke while reading the response: {exc}"
+            ) from exc
+        if nbytes == len(buffer):
+            self._buffer = grow_read_buffer(buffer)
+        return buffer[:nbytes]
+
+    async def _receive_waiting(self, timeout: float | None) -> bytes | memoryview:
+        """`_receive` when nothing is there yet: wait for it under a cancel scope."""
+        receive = self._receive_tls if self._tls else self._receive_plain
         try:
             if timeout is None:
                 return await receive()
@@ -181,20 +200,11 @@ class TrioConnection:
         raise ReadTimeout(f"Timed out after {timeout} s waiting for the response from {self.peer}")
 
     async def _receive_plain(self) -> memoryview:
-        sock = self._os_sock
         while True:
-            await trio.lowlevel.wait_readable(sock)
-            try:
-                return self._received(sock.recv_into(self._buffer))
-            except BlockingIOError:  # pragma: no cover - a spurious wake-up
-                pass
-
-    def _received(self, nbytes: int) -> memoryview:
-        """The `nbytes` just read into the buffer; a read that filled it grows it."""
-        buffer = self._buffer
-        if nbytes == len(buffer):
-            self._buffer = grow_read_buffer(buffer)
-        return buffer[:nbytes]
+            await trio.lowlevel.wait_readable(self._os_sock)
+            data = self._recv_now()
+            if data is not None:
+                return data
 
     async def _receive_tls(self) -> bytes:
         return bytes(await self._stream.receive_some(BUFFER_SIZE))
@@ -226,7 +236,7 @@ class TrioConnection:
 
     def close(self) -> None:
         """Close at once, without awaiting: safe in `finally` and on cancellation."""
-        self._closed = True
+        self.usable = False
         self._sock.close()
 
     async def start_tls(

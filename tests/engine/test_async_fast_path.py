@@ -60,13 +60,18 @@ def polls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The descriptors the drivers poll for a FIN before reusing an idle connection."""
     calls: list[int] = []
 
-    def counting(fd: int) -> bool:
-        calls.append(fd)
-        return readable(fd)
+    def counting_probe(fd: int) -> typing.Callable[[], typing.Any]:
+        probe = make_probe(fd)
 
-    readable = aio._readable
-    monkeypatch.setattr(aio, "_readable", counting)
-    monkeypatch.setattr(trio_driver, "_readable", counting)
+        def counted() -> typing.Any:
+            calls.append(fd)
+            return probe()
+
+        return counted
+
+    make_probe = aio.readable_probe
+    monkeypatch.setattr(aio, "readable_probe", counting_probe)
+    monkeypatch.setattr(trio_driver, "readable_probe", counting_probe)
     return calls
 
 

@@ -154,6 +154,37 @@ def test_send_chunked_without_body() -> None:
     assert conn.send_end() == b"0\r\n\r\n"
 
 
+@pytest.mark.parametrize(
+    ("headers", "body", "expected_tail"),
+    [
+        ([(b"Host", b"a")], b"", b"\r\n\r\n"),
+        ([(b"Content-Length", b"5")], b"hello", b"\r\n\r\nhello"),
+        ([(b"Transfer-Encoding", b"chunked")], b"hello", b"\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
+        ([(b"Transfer-Encoding", b"chunked")], b"", b"\r\n\r\n0\r\n\r\n"),
+    ],
+)
+def test_send_head_with_end_is_the_whole_request(
+    headers: list[tuple[bytes, bytes]], body: bytes, expected_tail: bytes
+) -> None:
+    conn = H1Connection()
+    separate = H1Connection()
+    data = conn.send_head(b"POST", b"/", headers, body, True)
+    assert data == separate.send_head(b"POST", b"/", headers, body) + separate.send_end()
+    assert data.endswith(expected_tail)
+    with pytest.raises(LocalProtocolError, match="no request head"):
+        conn.send_end()  # the request has ended
+    # Once the response has ended too, the connection is reusable, with the cached head.
+    receive(conn, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    assert conn.next_cycle()
+    assert conn.send_head(b"POST", b"/", headers, body, True) == data
+
+
+def test_send_head_with_end_and_too_little_body() -> None:
+    conn = H1Connection()
+    with pytest.raises(LocalProtocolError, match="Too little data for declared Content-Length"):
+        conn.send_head(b"PUT", b"/", [(b"Content-Length", b"4")], b"abc", True)
+
+
 def test_send_out_of_order() -> None:
     conn = H1Connection()
     with pytest.raises(LocalProtocolError, match="no request head"):

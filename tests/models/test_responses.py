@@ -7,6 +7,7 @@ import json
 import pickle
 import typing
 
+import anyio
 import pytest
 
 import rapidhttp
@@ -551,3 +552,80 @@ def test_response_closes_after_the_last_chunk() -> None:
     seen = [(chunk, response.is_closed) for chunk in response.iter_raw(chunk_size=2)]
     assert seen == [(b"ab", False), (b"cd", False), (b"e", False)]
     assert response.is_closed
+
+
+# In-memory bodies (`ByteStream`s, what network transports return for a body that came with
+# its head) are read without iterating; how the response gets closed depends on what the
+# stream has to release.
+
+
+class HeldByteStream(rapidhttp.ByteStream):
+    """A body in memory that holds something until closed (as a pooled connection)."""
+
+    def __init__(self, content: bytes) -> None:
+        super().__init__(content)
+        self.closed = 0
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+class AsyncClosingByteStream(HeldByteStream):
+    """A body in memory whose async closing is its own (not just `close`)."""
+
+    async def aclose(self) -> None:
+        self.closed += 10
+
+
+def test_byte_stream_aclose_is_its_close() -> None:
+    stream = HeldByteStream(b"abc")
+    anyio.run(stream.aclose)
+    assert stream.closed == 1
+
+
+def test_read_closes_an_inert_byte_stream_without_calling_close() -> None:
+    response = rapidhttp.Response(200, stream=rapidhttp.ByteStream(b"abc"), request=REQUEST)
+    assert response.read() == b"abc"
+    assert response.is_closed and response.is_stream_consumed
+    assert response.num_bytes_downloaded == 3
+    with pytest.raises(RuntimeError, match="'.elapsed' may only be accessed"):
+        response.elapsed  # noqa: B018  (a response made outside a client has none)
+
+
+def test_read_releases_a_holding_byte_stream_once() -> None:
+    stream = HeldByteStream(b"abc")
+    response = rapidhttp.Response(200, stream=stream, request=REQUEST)
+    assert response.read() == b"abc"
+    assert response.is_closed
+    assert stream.closed == 1
+    response.close()
+    assert stream.closed == 1
+
+
+@pytest.mark.anyio
+async def test_aread_releases_a_holding_byte_stream_with_its_sync_close() -> None:
+    stream = HeldByteStream(b"abc")
+    response = rapidhttp.Response(200, stream=stream, request=REQUEST)
+    assert await response.aread() == b"abc"
+    assert response.is_closed
+    assert stream.closed == 1
+    await response.aclose()
+    assert stream.closed == 1
+
+
+@pytest.mark.anyio
+async def test_aread_awaits_a_byte_stream_own_aclose() -> None:
+    stream = AsyncClosingByteStream(b"abc")
+    response = rapidhttp.Response(200, stream=stream, request=REQUEST)
+    assert await response.aread() == b"abc"
+    assert response.is_closed
+    assert stream.closed == 10
+
+
+def test_elapsed_is_from_send_to_close() -> None:
+    response = rapidhttp.Response(200, stream=rapidhttp.ByteStream(b"abc"), request=REQUEST)
+    response._started = 100.0  # as a client stamps it (`time.perf_counter()` at send)
+    response._closed_at = 101.25
+    assert response.elapsed == datetime.timedelta(seconds=1.25)
+    restored = pickle.loads(pickle.dumps(response))
+    assert restored.elapsed == datetime.timedelta(seconds=1.25)
