@@ -28,10 +28,8 @@ that close the connection and release its pool slot *before* anything else is aw
 from __future__ import annotations
 
 import asyncio
-import functools
 import inspect
 import math
-import select
 import ssl
 import sys
 import time
@@ -64,6 +62,7 @@ from .exchange import (
     connect_delays,
     grow_read_buffer,
     prepare,
+    readable_probe,
     request_body,
     rest_read_buffer,
     retry_is_safe,
@@ -88,16 +87,6 @@ __all__ = ["AioConnection", "AsyncEngine", "AsyncioBackend", "open_aio_connectio
 # flow control for big bodies consumed slower than they arrive.
 READ_HIGH_WATER = 256 * 1024
 BUFFER_SIZE = 64 * 1024
-
-
-def readable_probe(fd: int) -> typing.Callable[[], typing.Any]:
-    """A call whose result is truthy when `fd` has data or EOF pending, without blocking.
-    Made once per socket: a poll object with `fd` registered, so each probe is one C call."""
-    if hasattr(select, "poll"):
-        poller = select.poll()
-        poller.register(fd, select.POLLIN)
-        return functools.partial(poller.poll, 0)
-    return lambda: select.select([fd], [], [], 0)[0]  # pragma: no cover - Windows
 
 
 def _wake(waiter: asyncio.Future[bool], value: bool) -> None:
@@ -408,16 +397,9 @@ class AioConnection(asyncio.BufferedProtocol):
         offering `session` for resumption."""
         transport = typing.cast(asyncio.Transport, self.transport)
         try:
-            try:
-                new = await aio_tls.start_tls(
-                    transport, self, ssl_context, server_hostname, session, timeout
-                )
-            except ValueError:  # a session from another SSLContext: none then
-                if session is None:
-                    raise
-                new = await aio_tls.start_tls(
-                    transport, self, ssl_context, server_hostname, None, timeout
-                )
+            new = await aio_tls.start_tls(
+                transport, self, ssl_context, server_hostname, session, timeout
+            )
         except (TimeoutError, asyncio.TimeoutError):
             self.close()
             raise ConnectTimeout(

@@ -22,6 +22,7 @@ import ssl
 import typing
 
 from .exchange import INITIAL_READ_BUFFER, grow_read_buffer
+from .tls import ssl_over_memory
 
 __all__ = ["TLSTransport", "start_tls"]
 
@@ -205,14 +206,9 @@ async def start_tls(
     `TLSTransport` that `app` writes to from now on; `transport` now delivers to it.
 
     Raises `TimeoutError` after `timeout` seconds, `ssl.SSLError`/`OSError` if the handshake
-    fails, `ValueError` if `session` cannot be used with `context`. On any failure the caller
-    closes the connection.
+    fails. On any failure the caller closes the connection.
     """
-    incoming = ssl.MemoryBIO()
-    outgoing = ssl.MemoryBIO()
-    ssl_object = context.wrap_bio(
-        incoming, outgoing, server_hostname=server_hostname, session=session
-    )
+    ssl_object, incoming, outgoing = ssl_over_memory(context, server_hostname, session)
     tls = TLSTransport(transport, app, ssl_object, incoming, outgoing)
     loop = asyncio.get_running_loop()
     handshake = tls._handshake = loop.create_future()

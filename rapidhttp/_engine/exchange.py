@@ -15,7 +15,9 @@ No I/O happens here; drivers (sync.py, aio.py, trio_driver.py) do it.
 
 from __future__ import annotations
 
+import functools
 import operator
+import select
 import ssl
 import typing
 
@@ -300,6 +302,16 @@ def rest_read_buffer(view: memoryview) -> memoryview:
 # millisecond, and one closing in this window races with the request either way (the
 # idle-connection retry covers idempotent requests). After longer idling it is checked.
 POLL_AFTER_IDLE = 0.001
+
+
+def readable_probe(fd: int) -> typing.Callable[[], typing.Any]:
+    """A call whose result is truthy when `fd` has data or EOF pending, without blocking.
+    Made once per socket: a poll object with `fd` registered, so each probe is one C call."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return functools.partial(poller.poll, 0)
+    return lambda: select.select([fd], [], [], 0)[0]  # pragma: no cover - Windows
 
 
 def retry_is_safe(request: Request) -> bool:

@@ -18,7 +18,6 @@ BaseException` blocks, so the pool can never leak a slot.
 from __future__ import annotations
 
 import math
-import select
 import socket
 import ssl
 import struct
@@ -51,6 +50,7 @@ from .exchange import (
     connect_delays,
     grow_read_buffer,
     prepare,
+    readable_probe,
     request_body,
     rest_read_buffer,
     retry_is_safe,
@@ -112,7 +112,7 @@ class SyncConnection:
         "_kernel_timeouts",
         "_read_timeout",
         "_write_timeout",
-        "_poll",
+        "_probe",
         "_pending",
         "_closed",
         "tls_sessions",
@@ -132,7 +132,7 @@ class SyncConnection:
         # The timeouts in force, as last set (_UNSET: unknown, set at first use).
         self._read_timeout: typing.Any = _UNSET
         self._write_timeout: typing.Any = _UNSET
-        self._poll: typing.Any = None
+        self._probe: typing.Callable[[], typing.Any] | None = None  # see `is_reusable`
         self._pending = getattr(sock, "pending", None)
         self._closed = False
         # (TLS sessions of the engine, this origin's key) until the session is saved.
@@ -194,12 +194,11 @@ class SyncConnection:
             return False
         if idle_for <= POLL_AFTER_IDLE:
             return True
-        poller = self._poll
         try:
-            if poller is None:
-                poller = self._poll = select.poll()
-                poller.register(self.sock.fileno(), select.POLLIN)
-            if poller.poll(0):
+            probe = self._probe
+            if probe is None:
+                probe = self._probe = readable_probe(self.sock.fileno())
+            if probe():
                 return False
         except (OSError, ValueError):
             return False
@@ -260,7 +259,7 @@ class _SocketStream:
             if pending is not None and pending():
                 return True
             try:
-                return bool(select.select([sock.fileno()], [], [], 0)[0])
+                return bool(readable_probe(sock.fileno())())
             except (OSError, ValueError):  # closed
                 return True
         return _socket_extra_info(self.sock, name)
@@ -769,16 +768,9 @@ class SyncEngine:
         session = self._sessions.get(session_key) if session_key is not None else None
         sock.settimeout(timeout)
         try:
-            try:
-                tls = TLSStream(sock, context, hostname, session)  # over TCP, or TLS in TLS
-                tls.do_handshake()
-                return tls
-            except ValueError:
-                if session is None:
-                    raise
-                # A stale session (e.g. another context after a config change): start afresh.
-                self._sessions.discard(session_key)
-                return self._handshake(sock, context, hostname, None, timeout, peer)
+            tls = TLSStream(sock, context, hostname, session)  # over TCP, or TLS in TLS
+            tls.do_handshake()
+            return tls
         except TimeoutError:
             raise ConnectTimeout(
                 f"Timed out after {timeout} s during the TLS handshake with {peer}"

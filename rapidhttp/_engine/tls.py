@@ -22,7 +22,7 @@ import ssl
 import threading
 import typing
 
-__all__ = ["TLSSessions", "TLSStream", "save_session"]
+__all__ = ["TLSSessions", "TLSStream", "save_session", "ssl_over_memory"]
 
 READ_SIZE = 65536
 WRITE_SIZE = 262144  # plaintext encrypted per step: bounds the ciphertext held in memory
@@ -47,8 +47,27 @@ class TLSSessions:
                 self._sessions.clear()  # origins come and go; a bounded, cheap reset suffices
             self._sessions[key] = session
 
-    def discard(self, key: typing.Hashable) -> None:
-        self._sessions.pop(key, None)
+
+def ssl_over_memory(
+    context: ssl.SSLContext, server_hostname: str, session: ssl.SSLSession | None
+) -> tuple[ssl.SSLObject, ssl.MemoryBIO, ssl.MemoryBIO]:
+    """The client side of a TLS connection in memory, for every driver's TLS layer: an
+    `SSLObject` and its (incoming, outgoing) BIOs, offering `session` for resumption.
+
+    A session made by another `SSLContext` (a saved session, after the context changed) cannot
+    be offered (`wrap_bio` raises ValueError): then the handshake is a full one, and the new
+    session replaces the old one when it is saved."""
+    incoming = ssl.MemoryBIO()
+    outgoing = ssl.MemoryBIO()
+    try:
+        ssl_object = context.wrap_bio(
+            incoming, outgoing, server_hostname=server_hostname, session=session
+        )
+    except ValueError:
+        if session is None:
+            raise
+        ssl_object = context.wrap_bio(incoming, outgoing, server_hostname=server_hostname)
+    return ssl_object, incoming, outgoing
 
 
 def save_session(conn: typing.Any) -> None:
@@ -76,10 +95,8 @@ class TLSStream:
         session: ssl.SSLSession | None = None,
     ) -> None:
         self._transport = transport
-        self._incoming = ssl.MemoryBIO()
-        self._outgoing = ssl.MemoryBIO()
-        self.ssl_object = context.wrap_bio(
-            self._incoming, self._outgoing, server_hostname=server_hostname, session=session
+        self.ssl_object, self._incoming, self._outgoing = ssl_over_memory(
+            context, server_hostname, session
         )
 
     def _fill(self) -> None:

@@ -34,8 +34,7 @@ from .._exceptions import (
     WriteError,
     WriteTimeout,
 )
-from .aio import readable_probe
-from .exchange import INITIAL_READ_BUFFER, POLL_AFTER_IDLE, grow_read_buffer
+from .exchange import INITIAL_READ_BUFFER, POLL_AFTER_IDLE, grow_read_buffer, readable_probe
 from .h1 import H1Connection
 from .tls import TLSSessions
 from .trio_tls import TLSStream
@@ -248,12 +247,7 @@ class TrioConnection:
     ) -> None:
         """Upgrade this connection to TLS in place (TLS over a proxy tunnel, even TLS-in-TLS),
         offering `session` for resumption."""
-        try:
-            stream = TLSStream(self._stream, ssl_context, server_hostname, session)
-        except ValueError:  # a session from another SSLContext: none then
-            if session is None:
-                raise
-            stream = TLSStream(self._stream, ssl_context, server_hostname)
+        stream = TLSStream(self._stream, ssl_context, server_hostname, session)
         await _handshake(stream, self._sock, timeout, self.peer)
         self._stream = stream
         self._tls = True

@@ -22,6 +22,8 @@ import ssl
 
 import trio
 
+from .tls import ssl_over_memory
+
 __all__ = ["TLSStream"]
 
 READ_SIZE = 65536  # ciphertext per read from the stream below
@@ -38,10 +40,8 @@ class TLSStream(trio.abc.Stream):
         session: ssl.SSLSession | None = None,
     ) -> None:
         self.transport_stream = transport_stream
-        self._incoming = ssl.MemoryBIO()
-        self._outgoing = ssl.MemoryBIO()
-        self.ssl_object = context.wrap_bio(
-            self._incoming, self._outgoing, server_hostname=server_hostname, session=session
+        self.ssl_object, self._incoming, self._outgoing = ssl_over_memory(
+            context, server_hostname, session
         )
         self._sending = False
         self._eof = False  # the peer's close_notify (or EOF) has been read

@@ -122,10 +122,10 @@ def test_connection_reused_at_once_is_not_polled(
         for _ in range(3):
             assert send(transport, "GET", fast_server.url).content == b"hello"
         conn = next(iter(transport._engine.pool._idle)).conn
-        assert conn._poll is None  # never polled
+        assert conn._probe is None  # never polled
         monkeypatch.setattr(sync, "POLL_AFTER_IDLE", 0.0)
         assert send(transport, "GET", fast_server.url).content == b"hello"
-        assert conn._poll is not None
+        assert conn._probe is not None
     assert fast_server.connections == 1
 
 

@@ -11,6 +11,7 @@ import typing
 import pytest
 
 import rapidhttp
+from rapidhttp._engine.tls import ssl_over_memory
 from rapidhttp._transports.default import AsyncHTTPTransport, HTTPTransport
 
 
@@ -157,6 +158,64 @@ def test_sni_and_session_reuse(
         assert get(transport, ip_url, sni_hostname="localhost").content == b"ok"
     assert tls12_server.server_names == ["localhost", "localhost", "localhost"]
     assert tls12_server.resumed[:2] == [False, True]
+
+
+def test_session_of_another_context_means_a_full_handshake(
+    tls12_server: TLSServer, ca_bundle: str
+) -> None:
+    """A saved session that the transport's SSLContext cannot take (another context made it)
+    is not offered: the handshake is a full one, and the new session replaces it."""
+    tls12_server.start(3)
+    url = f"https://localhost:{tls12_server.port}/"
+    with HTTPTransport(verify=ssl.create_default_context(cafile=ca_bundle)) as first:
+        assert get(first, url).content == b"ok"
+        saved = dict(first._engine._sessions._sessions)
+    assert len(saved) == 1
+    with HTTPTransport(verify=ssl.create_default_context(cafile=ca_bundle)) as second:
+        sessions = second._engine._sessions._sessions
+        sessions.update(saved)
+        assert get(second, url).content == b"ok"
+        assert get(second, url).content == b"ok"
+        assert sessions.keys() == saved.keys()
+        assert list(sessions.values()) != list(saved.values())
+    assert tls12_server.resumed == [False, False, True]
+
+
+def test_ssl_over_memory_offers_only_a_session_of_its_context(
+    localhost_cert: typing.Any, cert_authority: typing.Any
+) -> None:
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    localhost_cert.configure_cert(server_context)
+    server_context.maximum_version = ssl.TLSVersion.TLSv1_2  # the session exists at once
+
+    def client_context() -> ssl.SSLContext:
+        context = ssl.create_default_context()
+        cert_authority.configure_trust(context)
+        return context
+
+    def handshake(context: ssl.SSLContext, session: ssl.SSLSession | None) -> ssl.SSLObject:
+        client, c_in, c_out = ssl_over_memory(context, "localhost", session)
+        s_in, s_out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        server = server_context.wrap_bio(s_in, s_out, server_side=True)
+        for _ in range(10):  # bounded: a TLS 1.2 handshake takes two round trips
+            done = True
+            for side in (client, server):
+                try:
+                    side.do_handshake()
+                except ssl.SSLWantReadError:
+                    done = False
+            s_in.write(c_out.read())
+            c_in.write(s_out.read())
+            if done:
+                return client
+        raise AssertionError("the in-memory handshake did not finish")
+
+    context = client_context()
+    first = handshake(context, None)
+    assert not first.session_reused
+    assert handshake(context, first.session).session_reused
+    # Another context cannot take the session: a full handshake instead of a ValueError.
+    assert not handshake(client_context(), first.session).session_reused
 
 
 @pytest.mark.anyio
