@@ -123,10 +123,12 @@ class TLSServer:
                         if not chunk:
                             break
                         data += chunk
+                    # Recorded before answering: once the client has its response, the test
+                    # may look at `resumed`.
+                    self.resumed.append(tls.session_reused)
                     tls.sendall(
                         b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
                     )
-                    self.resumed.append(tls.session_reused)
             except OSError:
                 raw.close()
 
